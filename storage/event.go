@@ -1,0 +1,172 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/google/uuid"
+)
+
+// Event is one stored event: a pageview, an engagement report, a custom
+// event, a Web Vital, a DOM-check finding, an outbound or download click.
+// The collector fills it; the fields map one to one onto the events table
+// (docs/schema.md explains each).
+type Event struct {
+	SiteID     uuid.UUID
+	TS         time.Time // server clock, UTC, second precision
+	EventID    uint64    // deterministic: hash of site, page load, sequence, index
+	PageLoadID uuid.UUID
+	Seq        uint32
+	Type       string // pageview, engagement, custom, vital, dom_check, outbound, download
+	Name       string // custom event name, vital (LCP, ...), check id
+	VisitorID  uint64 // keyed hash with a daily salt; no raw IP anywhere
+	SessionID  uint64
+	Hostname   string
+	Pathname   string
+	Title      string
+	Referrer   string
+	Source     string // "Google", "Direct / None", ...
+	Channel    string // search, social, ai, email, referral, direct, paid
+	UTMSource, UTMMedium, UTMCampaign, UTMContent, UTMTerm string
+	Country, Region, City                                string
+	Browser, BrowserVersion, OS, OSVersion, Device       string
+	ScreenWidth                                          uint16
+	Language, Timezone                                   string
+	EngagementMS                                         uint32
+	ScrollDepth                                          uint8 // percent
+	Value                                                float64
+	PropKeys, PropValues                                 []string
+	Verified                                             bool // came signed, server to server
+	Score                                                uint8
+	Verdict                                              string // ok, suspect, invalid
+	Class                                                string // GIVT/SIVT class, empty when ok
+	Reasons                                              []string
+	Ingest                                               string // browser, server, demo
+}
+
+// eventColumns is the one place the column order of an event insert is
+// written; appendEvent must follow it.
+const eventColumns = `site_id, ts, event_id, page_load_id, seq, type, name, visitor_id, session_id,
+	hostname, pathname, title, referrer, source, channel,
+	utm_source, utm_medium, utm_campaign, utm_content, utm_term,
+	country, region, city, browser, browser_version, os, os_version, device,
+	screen_width, language, timezone, engagement_ms, scroll_depth, value,
+	prop_keys, prop_values, verified, score, verdict, class, reasons, ingest`
+
+func eventValues(e *Event) []any {
+	return []any{
+		e.SiteID, e.TS, e.EventID, e.PageLoadID, e.Seq, e.Type, e.Name, e.VisitorID, e.SessionID,
+		e.Hostname, e.Pathname, e.Title, e.Referrer, e.Source, e.Channel,
+		e.UTMSource, e.UTMMedium, e.UTMCampaign, e.UTMContent, e.UTMTerm,
+		e.Country, e.Region, e.City, e.Browser, e.BrowserVersion, e.OS, e.OSVersion, e.Device,
+		e.ScreenWidth, e.Language, e.Timezone, e.EngagementMS, e.ScrollDepth, e.Value,
+		nonNil(e.PropKeys), nonNil(e.PropValues), b2u(e.Verified), e.Score, e.Verdict, e.Class, nonNil(e.Reasons), e.Ingest,
+	}
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// InsertEvents writes events in one batch through clickhouse-go's batch API.
+// Most callers go through the Writer, which batches, retries and spools.
+func (s *Store) InsertEvents(ctx context.Context, events []Event) error {
+	if len(events) == 0 {
+		return nil
+	}
+	if s.conn == nil {
+		return s.insertEventsValues(ctx, events)
+	}
+	batch, err := s.conn.PrepareBatch(ctx, "INSERT INTO events ("+eventColumns+")", driver.WithReleaseConnection())
+	if err != nil {
+		return fmt.Errorf("storage: insert events: %w", err)
+	}
+	for i := range events {
+		if err := batch.Append(eventValues(&events[i])...); err != nil {
+			_ = batch.Abort()
+			return fmt.Errorf("storage: insert events: %w", err)
+		}
+	}
+	if err := batch.Send(); err != nil {
+		return fmt.Errorf("storage: insert events: %w", err)
+	}
+	return nil
+}
+
+// insertEventsValues inserts row by row with bound values, for test engines
+// that have no native batch protocol. See insertSelect for why not VALUES.
+func (s *Store) insertEventsValues(ctx context.Context, events []Event) error {
+	for i := range events {
+		if err := s.db.Exec(ctx, insertSelect("events", eventColumns, len(eventValues(&Event{}))), eventValues(&events[i])...); err != nil {
+			return fmt.Errorf("storage: insert events: %w", err)
+		}
+	}
+	return nil
+}
+
+// ExistingEventIDs returns which of ids are already stored for the site on
+// the days between from and to. The writer asks before it replays a spooled
+// batch whose first insert may have reached the server after all.
+func (s *Store) ExistingEventIDs(ctx context.Context, siteID uuid.UUID, from, to time.Time, ids []uint64) (map[uint64]bool, error) {
+	found := map[uint64]bool{}
+	if len(ids) == 0 {
+		return found, nil
+	}
+	rows, err := s.db.Query(ctx, `SELECT DISTINCT event_id FROM events
+		WHERE site_id = ? AND toDate(ts) BETWEEN toDate(?) AND toDate(?) AND event_id IN (?)`, siteID, from, to, ids)
+	if err != nil {
+		return nil, fmt.Errorf("storage: existing event ids: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id uint64
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("storage: existing event ids: %w", err)
+		}
+		found[id] = true
+	}
+	return found, rows.Err()
+}
+
+// Rejection is a count of hard-rejected requests for one site, minute and
+// reason. Unknown sites count under uuid.Nil.
+type Rejection struct {
+	SiteID uuid.UUID
+	Minute time.Time
+	Reason string
+	Count  uint64
+}
+
+// InsertRejections adds rejection counts; rows with the same key are summed.
+func (s *Store) InsertRejections(ctx context.Context, rs []Rejection) error {
+	if len(rs) == 0 {
+		return nil
+	}
+	if s.conn == nil {
+		for _, r := range rs {
+			if err := s.db.Exec(ctx, insertSelect("rejections", "site_id, minute, reason, count", 4), r.SiteID, r.Minute, r.Reason, r.Count); err != nil {
+				return fmt.Errorf("storage: insert rejections: %w", err)
+			}
+		}
+		return nil
+	}
+	batch, err := s.conn.PrepareBatch(ctx, "INSERT INTO rejections (site_id, minute, reason, count)", driver.WithReleaseConnection())
+	if err != nil {
+		return fmt.Errorf("storage: insert rejections: %w", err)
+	}
+	for _, r := range rs {
+		if err := batch.Append(r.SiteID, r.Minute.UTC().Truncate(time.Minute), r.Reason, r.Count); err != nil {
+			_ = batch.Abort()
+			return fmt.Errorf("storage: insert rejections: %w", err)
+		}
+	}
+	if err := batch.Send(); err != nil {
+		return fmt.Errorf("storage: insert rejections: %w", err)
+	}
+	return nil
+}
