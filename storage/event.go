@@ -14,36 +14,36 @@ import (
 // The collector fills it; the fields map one to one onto the events table
 // (docs/schema.md explains each).
 type Event struct {
-	SiteID     uuid.UUID
-	TS         time.Time // server clock, UTC, second precision
-	EventID    uint64    // deterministic: hash of site, page load, sequence, index
-	PageLoadID uuid.UUID
-	Seq        uint32
-	Type       string // pageview, engagement, custom, vital, dom_check, outbound, download
-	Name       string // custom event name, vital (LCP, ...), check id
-	VisitorID  uint64 // keyed hash with a daily salt; no raw IP anywhere
-	SessionID  uint64
-	Hostname   string
-	Pathname   string
-	Title      string
-	Referrer   string
-	Source     string // "Google", "Direct / None", ...
-	Channel    string // search, social, ai, email, referral, direct, paid
+	SiteID                                                 uuid.UUID
+	TS                                                     time.Time // server clock, UTC, second precision
+	EventID                                                uint64    // deterministic: hash of site, page load, sequence, index
+	PageLoadID                                             uuid.UUID
+	Seq                                                    uint32
+	Type                                                   string // pageview, engagement, custom, vital, dom_check, outbound, download
+	Name                                                   string // custom event name, vital (LCP, ...), check id
+	VisitorID                                              uint64 // keyed hash with a daily salt; no raw IP anywhere
+	SessionID                                              uint64
+	Hostname                                               string
+	Pathname                                               string
+	Title                                                  string
+	Referrer                                               string
+	Source                                                 string // "Google", "Direct / None", ...
+	Channel                                                string // search, social, ai, email, referral, direct, paid
 	UTMSource, UTMMedium, UTMCampaign, UTMContent, UTMTerm string
-	Country, Region, City                                string
-	Browser, BrowserVersion, OS, OSVersion, Device       string
-	ScreenWidth                                          uint16
-	Language, Timezone                                   string
-	EngagementMS                                         uint32
-	ScrollDepth                                          uint8 // percent
-	Value                                                float64
-	PropKeys, PropValues                                 []string
-	Verified                                             bool // came signed, server to server
-	Score                                                uint8
-	Verdict                                              string // ok, suspect, invalid
-	Class                                                string // GIVT/SIVT class, empty when ok
-	Reasons                                              []string
-	Ingest                                               string // browser, server, demo
+	Country, Region, City                                  string
+	Browser, BrowserVersion, OS, OSVersion, Device         string
+	ScreenWidth                                            uint16
+	Language, Timezone                                     string
+	EngagementMS                                           uint32
+	ScrollDepth                                            uint8 // percent
+	Value                                                  float64
+	PropKeys, PropValues                                   []string
+	Verified                                               bool // came signed, server to server
+	Score                                                  uint8
+	Verdict                                                string // ok, suspect, invalid
+	Class                                                  string // GIVT/SIVT class, empty when ok
+	Reasons                                                []string
+	Ingest                                                 string // browser, server, demo
 }
 
 // eventColumns is the one place the column order of an event insert is
@@ -110,7 +110,8 @@ func (s *Store) insertEventsValues(ctx context.Context, events []Event) error {
 }
 
 // ExistingEventIDs returns which of ids are already stored for the site on
-// the days between from and to. The writer asks before it replays a spooled
+// the days between from and to. (A bound slice is an array literal, hence
+// arrayJoin: "IN (?)" would compare with the array itself.) The writer asks before it replays a spooled
 // batch whose first insert may have reached the server after all.
 func (s *Store) ExistingEventIDs(ctx context.Context, siteID uuid.UUID, from, to time.Time, ids []uint64) (map[uint64]bool, error) {
 	found := map[uint64]bool{}
@@ -118,7 +119,7 @@ func (s *Store) ExistingEventIDs(ctx context.Context, siteID uuid.UUID, from, to
 		return found, nil
 	}
 	rows, err := s.db.Query(ctx, `SELECT DISTINCT event_id FROM events
-		WHERE site_id = ? AND toDate(ts) BETWEEN toDate(?) AND toDate(?) AND event_id IN (?)`, siteID, from, to, ids)
+		WHERE site_id = ? AND toDate(ts) BETWEEN toDate(?) AND toDate(?) AND event_id IN (SELECT arrayJoin(?))`, siteID, from, to, ids)
 	if err != nil {
 		return nil, fmt.Errorf("storage: existing event ids: %w", err)
 	}
@@ -169,4 +170,26 @@ func (s *Store) InsertRejections(ctx context.Context, rs []Rejection) error {
 		return fmt.Errorf("storage: insert rejections: %w", err)
 	}
 	return nil
+}
+
+// CountEvents returns the rows stored for a site and how many distinct event
+// ids they hold; the two differ only while re-sent copies await a merge.
+func (s *Store) CountEvents(ctx context.Context, siteID uuid.UUID) (rows, distinct uint64, err error) {
+	ctx, cancel := s.queryCtx(ctx)
+	defer cancel()
+	r, err := s.db.Query(ctx, "SELECT count(), uniqExact(event_id) FROM events WHERE site_id = ?", siteID)
+	if err != nil {
+		return 0, 0, fmt.Errorf("storage: count events: %w", err)
+	}
+	defer r.Close()
+	if r.Next() {
+		err = r.Scan(&rows, &distinct)
+	}
+	if err == nil {
+		err = r.Err()
+	}
+	if err != nil {
+		return 0, 0, fmt.Errorf("storage: count events: %w", err)
+	}
+	return rows, distinct, nil
 }

@@ -123,7 +123,7 @@ type Writer struct {
 	stopped chan struct{}
 	stopCtx context.Context // the Close context, read by the loop after stop
 
-	down                                       atomic.Bool
+	down                                      atomic.Bool
 	inserted, spooled, replayed, deduplicated atomic.Uint64
 }
 
@@ -360,6 +360,7 @@ func (w *Writer) replay(ctx context.Context) {
 		}
 		if err != nil {
 			w.down.Store(true)
+			w.log.Debug("spool replay failed; will retry", "id", rec.ID, "err", err)
 			return
 		}
 		if w.down.Swap(false) {
