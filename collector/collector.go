@@ -1,0 +1,158 @@
+// Package collector owns the ingest HTTP server: the snippet route, the
+// challenge and event endpoints, health and readiness. It turns requests
+// into storage.Event rows and hands them to the batch writer; it never
+// imports the dashboard.
+package collector
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/verityhq/verity/storage"
+)
+
+// EventQueue is the part of the batch writer the collector uses.
+type EventQueue interface {
+	Enqueue(events ...storage.Event) error
+	SpoolNearlyFull() bool
+}
+
+// Pinger checks that ClickHouse answers.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+var (
+	_ EventQueue = (*storage.Writer)(nil)
+	_ Pinger     = (*storage.Store)(nil)
+)
+
+// Handler serves the collector's routes.
+type Handler struct {
+	cfg   Config
+	queue EventQueue
+	db    Pinger
+	log   *slog.Logger
+}
+
+// New returns the collector's handler.
+func New(cfg Config, queue EventQueue, db Pinger, log *slog.Logger) *Handler {
+	return &Handler{cfg: cfg, queue: queue, db: db, log: log}
+}
+
+// App builds the collector's Fiber app with its limits, error handler and
+// routes.
+func (h *Handler) App() *fiber.App {
+	app := fiber.New(fiber.Config{
+		AppName:                 "verity-collector",
+		BodyLimit:               h.cfg.BodyLimit,
+		ReadTimeout:             10 * time.Second,
+		WriteTimeout:            10 * time.Second,
+		IdleTimeout:             60 * time.Second,
+		DisableStartupMessage:   true,
+		ErrorHandler:            h.errorHandler,
+		ProxyHeader:             proxyHeader(h.cfg.TrustedProxies),
+		EnableTrustedProxyCheck: len(h.cfg.TrustedProxies) > 0,
+		TrustedProxies:          h.cfg.TrustedProxies,
+	})
+	h.Register(app)
+	return app
+}
+
+// proxyHeader names the header carrying the client address, believed only
+// from trusted proxies.
+func proxyHeader(trusted []string) string {
+	if len(trusted) == 0 {
+		return ""
+	}
+	return fiber.HeaderXForwardedFor
+}
+
+// Register adds the collector's routes.
+func (h *Handler) Register(r fiber.Router) {
+	r.Get("/healthz", h.healthz)
+	r.Get("/readyz", h.readyz)
+	r.Get("/s/v1.js", h.snippet)
+}
+
+func (h *Handler) healthz(c *fiber.Ctx) error {
+	return c.JSON(fiber.Map{"status": "ok"})
+}
+
+// readyz fails when ClickHouse does not answer and the spool is nearly
+// full: then accepted events could not be kept.
+func (h *Handler) readyz(c *fiber.Ctx) error {
+	ctx, cancel := context.WithTimeout(c.UserContext(), 2*time.Second)
+	defer cancel()
+	dbErr := h.db.Ping(ctx)
+	spoolFull := h.queue.SpoolNearlyFull()
+	status := fiber.Map{"clickhouse": "ok", "spool": "ok"}
+	if dbErr != nil {
+		status["clickhouse"] = "unreachable"
+	}
+	if spoolFull {
+		status["spool"] = "nearly full"
+	}
+	if dbErr != nil && spoolFull {
+		return c.Status(fiber.StatusServiceUnavailable).JSON(status)
+	}
+	return c.JSON(status)
+}
+
+// snippet is a placeholder until the snippet lands (issue: collector and
+// snippet); it tells the page so rather than failing silently.
+func (h *Handler) snippet(c *fiber.Ctx) error {
+	c.Set(fiber.HeaderContentType, "text/javascript; charset=utf-8")
+	c.Set(fiber.HeaderCacheControl, "no-cache")
+	return c.SendString(`(function(){try{console.info("Verity: this collector serves a placeholder snippet; events are not collected yet.")}catch(e){}})();`)
+}
+
+// Error is an API error with its HTTP status and stable code.
+type Error struct {
+	Status  int
+	Code    string
+	Message string
+}
+
+func (e *Error) Error() string { return e.Code + ": " + e.Message }
+
+// errorHandler answers every error as JSON {"error": {"code", "message"}};
+// internal errors are logged and never shown to the client.
+func (h *Handler) errorHandler(c *fiber.Ctx, err error) error {
+	var apiErr *Error
+	var fe *fiber.Error
+	switch {
+	case errors.As(err, &apiErr):
+	case errors.As(err, &fe):
+		apiErr = &Error{Status: fe.Code, Code: codeForStatus(fe.Code), Message: fe.Message}
+	default:
+		h.log.Error("collector request failed", "path", c.Path(), "err", err)
+		apiErr = &Error{Status: fiber.StatusInternalServerError, Code: "internal", Message: "internal error"}
+	}
+	return c.Status(apiErr.Status).JSON(fiber.Map{"error": fiber.Map{"code": apiErr.Code, "message": apiErr.Message}})
+}
+
+func codeForStatus(status int) string {
+	switch status {
+	case fiber.StatusNotFound:
+		return "not_found"
+	case fiber.StatusMethodNotAllowed:
+		return "method_not_allowed"
+	case fiber.StatusRequestEntityTooLarge:
+		return "body_too_large"
+	case fiber.StatusUnsupportedMediaType:
+		return "unsupported_media_type"
+	case fiber.StatusTooManyRequests:
+		return "rate_limited"
+	case fiber.StatusServiceUnavailable:
+		return "unavailable"
+	}
+	if status >= 500 {
+		return "internal"
+	}
+	return "bad_request"
+}

@@ -1,0 +1,50 @@
+package collector
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+)
+
+// Config is the collector's configuration.
+type Config struct {
+	// Listen is the collector's address. Default "127.0.0.1:8080".
+	Listen string `yaml:"listen"`
+	// PublicURL is where browsers reach the collector; it goes into the
+	// snippet tag. Default "http://localhost:8080".
+	PublicURL string `yaml:"public_url"`
+	// TrustedProxies are the CIDRs or IPs of reverse proxies whose
+	// X-Forwarded-For is believed. Default none: the peer address is the
+	// client.
+	TrustedProxies []string `yaml:"trusted_proxies"`
+	// BodyLimit caps a request body, bytes. Default 65536.
+	BodyLimit int `yaml:"body_limit"`
+}
+
+// DefaultConfig returns the documented defaults.
+func DefaultConfig() Config {
+	return Config{Listen: "127.0.0.1:8080", PublicURL: "http://localhost:8080", BodyLimit: 64 << 10}
+}
+
+// Validate reports every problem at once.
+func (c Config) Validate() error {
+	var errs []error
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		errs = append(errs, fmt.Errorf("collector.listen %q: want host:port", c.Listen))
+	}
+	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		errs = append(errs, fmt.Errorf("collector.public_url %q: want an http(s) URL", c.PublicURL))
+	}
+	for _, p := range c.TrustedProxies {
+		if net.ParseIP(p) == nil {
+			if _, _, err := net.ParseCIDR(p); err != nil {
+				errs = append(errs, fmt.Errorf("collector.trusted_proxies: %q is neither an IP nor a CIDR", p))
+			}
+		}
+	}
+	if c.BodyLimit < 1024 || c.BodyLimit > 1<<20 {
+		errs = append(errs, errors.New("collector.body_limit: must be between 1024 and 1048576 bytes"))
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,34 @@
+package dashboard
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+)
+
+// Config is the dashboard's configuration.
+type Config struct {
+	// Listen is the dashboard's address. Default "127.0.0.1:8081".
+	Listen string `yaml:"listen"`
+	// PublicURL is where people reach the dashboard; an https URL turns on
+	// HSTS and Secure-only cookies. Default "http://localhost:8081".
+	PublicURL string `yaml:"public_url"`
+}
+
+// DefaultConfig returns the documented defaults.
+func DefaultConfig() Config {
+	return Config{Listen: "127.0.0.1:8081", PublicURL: "http://localhost:8081"}
+}
+
+// Validate reports every problem at once.
+func (c Config) Validate() error {
+	var errs []error
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		errs = append(errs, fmt.Errorf("dashboard.listen %q: want host:port", c.Listen))
+	}
+	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		errs = append(errs, fmt.Errorf("dashboard.public_url %q: want an http(s) URL", c.PublicURL))
+	}
+	return errors.Join(errs...)
+}
