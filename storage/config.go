@@ -15,8 +15,9 @@ type Config struct {
 	Database string `yaml:"database"`
 	// Username for ClickHouse. Default "default".
 	Username string `yaml:"username"`
-	// Password for ClickHouse; prefer PasswordFile. Default empty.
-	Password string `yaml:"password" secret:"true"`
+	// Password for ClickHouse; prefer PasswordFile. Not a command-line flag.
+	// Default empty.
+	Password string `yaml:"password" flag:"-"`
 	// PasswordFile is read for the password when set.
 	PasswordFile string `yaml:"password_file"`
 	// DialTimeout bounds connecting. Default 5s.

@@ -27,8 +27,9 @@ import (
 // Config is the whole configuration; each concern owns its part.
 type Config struct {
 	// Secret is the master secret (hex or base64, at least 32 bytes) from
-	// which every signing key is derived. Prefer SecretFile. Required.
-	Secret string `yaml:"secret"`
+	// which every signing key is derived. Prefer SecretFile. Required. Not a
+	// flag: command lines are visible to every user of the machine.
+	Secret string `yaml:"secret" flag:"-"`
 	// SecretFile is read for the master secret when set.
 	SecretFile string `yaml:"secret_file"`
 	// DataDir holds local state: the spool (unless writer.spool_dir says
@@ -92,7 +93,7 @@ func Load(fs *flag.FlagSet, getenv func(string) string) (Config, error) {
 	}
 	fs.Visit(func(f *flag.Flag) {
 		for _, o := range options(&cfg) {
-			if o.path == f.Name {
+			if o.path == f.Name && !o.noFlag {
 				if err := o.set(f.Value.String()); err != nil {
 					errs = append(errs, fmt.Errorf("--%s: %w", f.Name, err))
 				}
@@ -121,7 +122,9 @@ func Flags(fs *flag.FlagSet) {
 	fs.String("config", "", "configuration file (YAML); also VERITY_CONFIG")
 	def := Default()
 	for _, o := range options(&def) {
-		fs.String(o.path, "", o.usage())
+		if !o.noFlag {
+			fs.String(o.path, "", o.usage())
+		}
 	}
 }
 
@@ -173,6 +176,7 @@ type option struct {
 	path, env string
 	field     reflect.Value
 	doc       string
+	noFlag    bool // secrets: file and environment only
 }
 
 func (o option) usage() string {
@@ -200,10 +204,11 @@ func walk(v reflect.Value, prefix string, out *[]option) {
 			continue
 		}
 		*out = append(*out, option{
-			path:  path,
-			env:   "VERITY_" + strings.ToUpper(strings.NewReplacer(".", "_").Replace(path)),
-			field: v.Field(i),
-			doc:   kindDoc(f.Type),
+			path:   path,
+			env:    "VERITY_" + strings.ToUpper(strings.NewReplacer(".", "_").Replace(path)),
+			field:  v.Field(i),
+			doc:    kindDoc(f.Type),
+			noFlag: f.Tag.Get("flag") == "-",
 		})
 	}
 }

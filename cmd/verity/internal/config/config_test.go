@@ -150,3 +150,16 @@ func TestValidDefaultsWithSecretFile(t *testing.T) {
 		t.Fatalf("secret and secret_file both set: err = %v", err)
 	}
 }
+
+func TestSecretsAreNotFlags(t *testing.T) {
+	fs := flag.NewFlagSet("test", flag.ContinueOnError)
+	Flags(fs)
+	for _, name := range []string{"secret", "clickhouse.password"} {
+		if fs.Lookup(name) != nil {
+			t.Errorf("--%s exists: secrets on a command line are visible to every user", name)
+		}
+	}
+	if fs.Lookup("secret_file") == nil || fs.Lookup("clickhouse.password_file") == nil {
+		t.Error("the *_file options must stay flags")
+	}
+}
