@@ -19,18 +19,30 @@
 // the first is open fails (chdb-go's NewSession even silently hands back the
 // first session), and closing and reopening leaks about five threads and a
 // few MB each time. So the first Open starts a single session that lives
-// until the process exits, in a directory named chdbtest-<pid>-* under
-// os.TempDir() (directories of processes that are gone are removed by a later
-// Open), and every Open creates a fresh database for its caller, dropped again
-// at tb.Cleanup. Each Engine runs its statements with its own database as the
-// current one, so unqualified table names are private to the Engine, even
-// when tests run in parallel; explicitly named databases are shared by all
-// Engines in the process, so give them unique names (for example derived
+// until Main closes it after the tests, in a directory named chdbtest-<pid>-*
+// under os.TempDir() (removed by Main, or by a later Open if the process
+// died), and every Open creates a fresh database for its caller, dropped
+// again at tb.Cleanup. Each Engine runs its statements with its own database
+// as the current one, so unqualified table names are private to the Engine,
+// even when tests run in parallel; explicitly named databases are shared by
+// all Engines in the process, so give them unique names (for example derived
 // from Database()). Session state is shared too: prefer a query's SETTINGS
 // clause to SET. Do not use chdb-go directly in the same process.
 //
 // Statements are serialized: one Engine method call runs at a time per
 // process.
+//
+// chDB 26.5 quirk: DROP TABLE / DROP DATABASE ... SYNC never returns (for a
+// database, unless it is empty), so do not use SYNC; plain DROP is fine.
+//
+// Every test package that calls Open must run its tests through Main:
+//
+//	func TestMain(m *testing.M) { chdbtest.Main(m) }
+//
+// Main closes the engine after the tests. Without that, a -race test binary
+// (make test uses -race) runs libchdb's exit-time destructors with the
+// session still open, which hangs for minutes and then segfaults; so Open
+// fails the test when Main is not running.
 package chdbtest
 
 import (
@@ -73,7 +85,8 @@ var (
 		mu   sync.Mutex // guards sess: chDB runs one statement at a time
 		sess *chdb.Session
 	}
-	dbSeq atomic.Uint64
+	dbSeq       atomic.Uint64
+	mainRunning atomic.Bool // set while Main runs the tests
 )
 
 // Open returns an Engine with a fresh, empty database of its own (see
@@ -93,6 +106,11 @@ func Open(tb testing.TB) *Engine {
 		tb.Fatalf("chdbtest: CHDB_LIB_PATH=%s is not a file; %s", lib, fetchHint)
 	}
 
+	if !mainRunning.Load() {
+		tb.Fatal("chdbtest: Open needs the tests to run through chdbtest.Main; add\n" +
+			"\tfunc TestMain(m *testing.M) { chdbtest.Main(m) }\n" +
+			"to the package (it closes chDB before exit; -race test binaries hang at exit otherwise)")
+	}
 	shared.once.Do(start)
 	if shared.err != nil {
 		tb.Fatalf("chdbtest: starting chDB (CHDB_LIB_PATH=%s): %v", lib, shared.err)
@@ -157,6 +175,32 @@ func (e *Engine) Version() (string, error) {
 	return rows[0][0], nil
 }
 
+// Main runs the package's tests (m.Run), then closes the engine and removes
+// its directory, and returns m.Run's exit code. Call it from TestMain; when
+// TestMain returns, the test binary exits with that code:
+//
+//	func TestMain(m *testing.M) { chdbtest.Main(m) }
+//
+// Open fails outside Main: before it starts or after m.Run has returned.
+func Main(m *testing.M) int {
+	mainRunning.Store(true)
+	code := m.Run()
+	mainRunning.Store(false)
+	shutdown()
+	return code
+}
+
+func shutdown() {
+	shared.mu.Lock()
+	defer shared.mu.Unlock()
+	if shared.sess == nil {
+		return
+	}
+	shared.sess.Close()
+	shared.sess = nil
+	_ = os.RemoveAll(shared.dir)
+}
+
 // start opens the process-wide session; it runs once, under shared.once.
 func start() {
 	removeStaleDirs()
@@ -188,6 +232,9 @@ func run(db, query, format string) ([]byte, error) {
 }
 
 func runLocked(query, format string) ([]byte, error) {
+	if shared.sess == nil {
+		return nil, errors.New("chdbtest: the engine is closed (Main has returned)")
+	}
 	res, err := shared.sess.Query(query, format)
 	if err != nil {
 		// chDB keeps the output produced before a failure (by earlier

@@ -9,6 +9,8 @@ import (
 	"testing"
 )
 
+func TestMain(m *testing.M) { Main(m) }
+
 func mustExec(t *testing.T, e *Engine, query string) {
 	t.Helper()
 	if err := e.Exec(query); err != nil {

@@ -38,11 +38,17 @@ var shared struct {
 // Use it as TestMain: func TestMain(m *testing.M) { chtest.Main(m) }.
 func Main(m *testing.M) {
 	code := m.Run()
+	Stop()
+	os.Exit(code)
+}
+
+// Stop stops the shared server, if this binary started one. Main calls it;
+// a TestMain that must also close other engines calls it itself.
+func Stop() {
 	if shared.server != nil {
 		_ = shared.server.Stop()
 		_ = os.RemoveAll(shared.dir)
 	}
-	os.Exit(code)
 }
 
 // Addr returns the shared server's native address, starting it if needed.
