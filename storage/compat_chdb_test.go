@@ -29,35 +29,12 @@ func TestCompatibility18And26(t *testing.T) {
 	if !strings.HasPrefix(old.Dialect().String(), "ClickHouse 18.") {
 		t.Logf("note: the server engine is %s, not 18.x", old.Dialect())
 	}
-	eng := chdbtest.Open(t)
-	version, err := eng.Version()
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := storage.ParseVersion(version)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d.Major < 24 {
-		t.Fatalf("chDB engine is %s, want a current ClickHouse (24+)", version)
-	}
-	ms, err := storage.Migrations(d)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cur, eng, version := migratedChDB(t)
 	// The version difference the dialect exists for: 18.16's DDL setting is
 	// an error on a current server.
 	if err := eng.Exec(withSettings("CREATE TABLE lc_probe (s LowCardinality(String)) ENGINE = MergeTree ORDER BY s", storage.MinSupported)); err == nil {
 		t.Fatalf("%s accepted allow_experimental_low_cardinality_type; the dialect split may be unnecessary", version)
 	}
-	for _, m := range ms {
-		for i, stmt := range m.Statements {
-			if err := eng.Exec(withSettings(stmt, d)); err != nil {
-				t.Fatalf("migration %04d_%s statement %d on %s: %v\n%s", m.Version, m.Name, i+1, version, err, stmt)
-			}
-		}
-	}
-	cur := storage.NewStoreOn(chdbQuerier{eng}, d)
 
 	results := map[string][]string{}
 	for _, eng := range []struct {
@@ -85,6 +62,43 @@ func TestCompatibility18And26(t *testing.T) {
 			t.Errorf("%d answers on 18.16, %d on %s", len(a), len(b), version)
 		}
 	}
+}
+
+// migratedChDB opens a chDB database, applies every migration rendered for
+// its version and records them as `verity migrate` would (Store.Migrate
+// needs a native connection), and returns a Store running on it.
+func migratedChDB(t *testing.T) (*storage.Store, *chdbtest.Engine, string) {
+	t.Helper()
+	eng := chdbtest.Open(t)
+	version, err := eng.Version()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := storage.ParseVersion(version)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Major < 24 {
+		t.Fatalf("chDB engine is %s, want a current ClickHouse (24+)", version)
+	}
+	ms, err := storage.Migrations(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := eng.Exec("CREATE TABLE schema_migrations (version UInt32, name String, checksum String, applied_at DateTime('UTC')) ENGINE = MergeTree ORDER BY version"); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ms {
+		for i, stmt := range m.Statements {
+			if err := eng.Exec(withSettings(stmt, d)); err != nil {
+				t.Fatalf("migration %04d_%s statement %d on %s: %v\n%s", m.Version, m.Name, i+1, version, err, stmt)
+			}
+		}
+		if err := eng.Exec(fmt.Sprintf("INSERT INTO schema_migrations VALUES (%d, %s, %s, now())", m.Version, quote(m.Name), quote(m.Checksum))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return storage.NewStoreOn(chdbQuerier{eng}, d), eng, version
 }
 
 func withSettings(stmt string, d storage.Dialect) string {
