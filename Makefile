@@ -27,6 +27,7 @@ test: deps-test lint vulncheck unit
 
 lint:
 	.ci/lint.sh
+	.ci/check-generated.sh
 
 vulncheck:
 	.ci/vulncheck.sh

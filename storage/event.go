@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/google/uuid"
 )
 
@@ -76,37 +75,7 @@ func nonNil(s []string) []string {
 // InsertEvents writes events in one batch through clickhouse-go's batch API.
 // Most callers go through the Writer, which batches, retries and spools.
 func (s *Store) InsertEvents(ctx context.Context, events []Event) error {
-	if len(events) == 0 {
-		return nil
-	}
-	if s.conn == nil {
-		return s.insertEventsValues(ctx, events)
-	}
-	batch, err := s.conn.PrepareBatch(ctx, "INSERT INTO events ("+eventColumns+")", driver.WithReleaseConnection())
-	if err != nil {
-		return fmt.Errorf("storage: insert events: %w", err)
-	}
-	for i := range events {
-		if err := batch.Append(eventValues(&events[i])...); err != nil {
-			_ = batch.Abort()
-			return fmt.Errorf("storage: insert events: %w", err)
-		}
-	}
-	if err := batch.Send(); err != nil {
-		return fmt.Errorf("storage: insert events: %w", err)
-	}
-	return nil
-}
-
-// insertEventsValues inserts row by row with bound values, for test engines
-// that have no native batch protocol. See insertSelect for why not VALUES.
-func (s *Store) insertEventsValues(ctx context.Context, events []Event) error {
-	for i := range events {
-		if err := s.db.Exec(ctx, insertSelect("events", eventColumns, len(eventValues(&Event{}))), eventValues(&events[i])...); err != nil {
-			return fmt.Errorf("storage: insert events: %w", err)
-		}
-	}
-	return nil
+	return s.insertRows(ctx, "events", eventColumns, len(events), func(i int) []any { return eventValues(&events[i]) })
 }
 
 // ExistingEventIDs returns which of ids are already stored for the site on
@@ -145,31 +114,9 @@ type Rejection struct {
 
 // InsertRejections adds rejection counts; rows with the same key are summed.
 func (s *Store) InsertRejections(ctx context.Context, rs []Rejection) error {
-	if len(rs) == 0 {
-		return nil
-	}
-	if s.conn == nil {
-		for _, r := range rs {
-			if err := s.db.Exec(ctx, insertSelect("rejections", "site_id, minute, reason, count", 4), r.SiteID, r.Minute, r.Reason, r.Count); err != nil {
-				return fmt.Errorf("storage: insert rejections: %w", err)
-			}
-		}
-		return nil
-	}
-	batch, err := s.conn.PrepareBatch(ctx, "INSERT INTO rejections (site_id, minute, reason, count)", driver.WithReleaseConnection())
-	if err != nil {
-		return fmt.Errorf("storage: insert rejections: %w", err)
-	}
-	for _, r := range rs {
-		if err := batch.Append(r.SiteID, r.Minute.UTC().Truncate(time.Minute), r.Reason, r.Count); err != nil {
-			_ = batch.Abort()
-			return fmt.Errorf("storage: insert rejections: %w", err)
-		}
-	}
-	if err := batch.Send(); err != nil {
-		return fmt.Errorf("storage: insert rejections: %w", err)
-	}
-	return nil
+	return s.insertRows(ctx, "rejections", "site_id, minute, reason, count", len(rs), func(i int) []any {
+		return []any{rs[i].SiteID, rs[i].Minute.UTC().Truncate(time.Minute), rs[i].Reason, rs[i].Count}
+	})
 }
 
 // CountEvents returns the rows stored for a site and how many distinct event

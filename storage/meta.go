@@ -100,8 +100,8 @@ func (s *Store) CreateTenant(ctx context.Context, name string) (Tenant, error) {
 	t := Tenant{ID: uuid.New(), Name: name, CreatedAt: time.Now().UTC().Truncate(time.Second)}
 	ctx, cancel := s.queryCtx(ctx)
 	defer cancel()
-	err := s.db.Exec(ctx, "INSERT INTO tenants (tenant_id, name, created_at, deleted, version) SELECT ?, ?, ?, 0, ?",
-		t.ID, t.Name, t.CreatedAt, version())
+	err := s.insertRow(ctx, "tenants", "tenant_id, name, created_at, deleted, version",
+		t.ID, t.Name, t.CreatedAt, uint8(0), version())
 	if err != nil {
 		return Tenant{}, fmt.Errorf("storage: create tenant: %w", err)
 	}
@@ -164,7 +164,7 @@ func (s *Store) UpdateUser(ctx context.Context, u User) error { return s.putUser
 func (s *Store) putUser(ctx context.Context, u User) error {
 	ctx, cancel := s.queryCtx(ctx)
 	defer cancel()
-	err := s.db.Exec(ctx, "INSERT INTO users (user_id, email, name, password_hash, created_at, disabled, version) SELECT ?, ?, ?, ?, ?, ?, ?",
+	err := s.insertRow(ctx, "users", "user_id, email, name, password_hash, created_at, disabled, version",
 		u.ID, u.Email, u.Name, u.PasswordHash, u.CreatedAt, b2u(u.Disabled), version())
 	if err != nil {
 		return fmt.Errorf("storage: put user: %w", err)
@@ -216,8 +216,8 @@ func (s *Store) SetMembership(ctx context.Context, m Membership) error {
 	}
 	ctx, cancel := s.queryCtx(ctx)
 	defer cancel()
-	err := s.db.Exec(ctx, "INSERT INTO memberships (tenant_id, user_id, role, created_at, deleted, version) SELECT ?, ?, ?, ?, 0, ?",
-		m.TenantID, m.UserID, string(m.Role), m.CreatedAt, version())
+	err := s.insertRow(ctx, "memberships", "tenant_id, user_id, role, created_at, deleted, version",
+		m.TenantID, m.UserID, string(m.Role), m.CreatedAt, uint8(0), version())
 	if err != nil {
 		return fmt.Errorf("storage: set membership: %w", err)
 	}
@@ -257,10 +257,10 @@ func (s *Store) PutSite(ctx context.Context, site Site) error {
 	}
 	ctx, cancel := s.queryCtx(ctx)
 	defer cancel()
-	err := s.db.Exec(ctx, `INSERT INTO sites (site_id, tenant_id, name, domain, public_key, secret_hash, secret_version,
-		allowed_origins, retention_days, respect_dnt, created_at, deleted, version) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?`,
+	err := s.insertRow(ctx, "sites", `site_id, tenant_id, name, domain, public_key, secret_hash, secret_version,
+		allowed_origins, retention_days, respect_dnt, created_at, deleted, version`,
 		site.ID, site.TenantID, site.Name, site.Domain, site.PublicKey, site.SecretHash, site.SecretVersion,
-		origins, site.RetentionDays, b2u(site.RespectDNT), site.CreatedAt, version())
+		origins, site.RetentionDays, b2u(site.RespectDNT), site.CreatedAt, uint8(0), version())
 	if err != nil {
 		return fmt.Errorf("storage: put site: %w", err)
 	}
@@ -331,7 +331,7 @@ func (s *Store) Audit(ctx context.Context, e AuditEntry) error {
 	}
 	ctx, cancel := s.queryCtx(ctx)
 	defer cancel()
-	err := s.db.Exec(ctx, "INSERT INTO audit_log (ts, tenant_id, actor, action, target, detail) SELECT ?, ?, ?, ?, ?, ?",
+	err := s.insertRow(ctx, "audit_log", "ts, tenant_id, actor, action, target, detail",
 		e.TS, e.TenantID, e.Actor, e.Action, e.Target, e.Detail)
 	if err != nil {
 		return fmt.Errorf("storage: audit %s: %w", e.Action, err)

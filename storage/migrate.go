@@ -142,7 +142,7 @@ func (s *Store) Migrate(ctx context.Context, progress func(m Migration)) ([]Migr
 				return done, fmt.Errorf("storage: migration %04d_%s statement %d: %w", m.Version, m.Name, i+1, err)
 			}
 		}
-		if err := s.conn.Exec(ctx, "INSERT INTO schema_migrations (version, name, checksum, applied_at) SELECT ?, ?, ?, ?",
+		if err := s.insertRow(ctx, "schema_migrations", "version, name, checksum, applied_at",
 			uint32(m.Version), m.Name, m.Checksum, time.Now().UTC()); err != nil {
 			return done, fmt.Errorf("storage: record migration %04d: %w", m.Version, err)
 		}

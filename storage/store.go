@@ -132,6 +132,45 @@ func (s *Store) queryCtx(ctx context.Context) (context.Context, context.CancelFu
 	return context.WithTimeout(ctx, s.cfg.QueryTimeout)
 }
 
+// insertRows writes n rows; row(i) returns the values of row i in the order
+// of columns. Over the native protocol the rows go as one data block through
+// clickhouse-go's batch API, so no value (password and key hashes among them)
+// is ever part of the SQL text that ClickHouse keeps in system.query_log. A
+// test engine without the native protocol gets INSERT ... SELECT row by row.
+func (s *Store) insertRows(ctx context.Context, table, columns string, n int, row func(i int) []any) error {
+	if n == 0 {
+		return nil
+	}
+	if s.conn == nil {
+		for i := range n {
+			vals := row(i)
+			if err := s.db.Exec(ctx, insertSelect(table, columns, len(vals)), vals...); err != nil {
+				return fmt.Errorf("storage: insert into %s: %w", table, err)
+			}
+		}
+		return nil
+	}
+	batch, err := s.conn.PrepareBatch(ctx, "INSERT INTO "+table+" ("+columns+")", driver.WithReleaseConnection())
+	if err != nil {
+		return fmt.Errorf("storage: insert into %s: %w", table, err)
+	}
+	for i := range n {
+		if err := batch.Append(row(i)...); err != nil {
+			_ = batch.Abort()
+			return fmt.Errorf("storage: insert into %s: %w", table, err)
+		}
+	}
+	if err := batch.Send(); err != nil {
+		return fmt.Errorf("storage: insert into %s: %w", table, err)
+	}
+	return nil
+}
+
+// insertRow writes one row; see insertRows.
+func (s *Store) insertRow(ctx context.Context, table, columns string, values ...any) error {
+	return s.insertRows(ctx, table, columns, 1, func(int) []any { return values })
+}
+
 // insertSelect renders "INSERT INTO table (columns) SELECT ?, ?, ..." for one
 // row of bound values. Not "VALUES (?, ...)": over the native protocol
 // ClickHouse 18.16 answers an INSERT with inline VALUES by waiting for data
