@@ -48,6 +48,16 @@ func openStore(ctx context.Context, cfg config.Config) (*storage.Store, error) {
 	return st, nil
 }
 
+// openConfigured loads and validates the configuration, then connects.
+func openConfigured(ctx context.Context, e env, fs *flag.FlagSet) (config.Config, *storage.Store, error) {
+	cfg, err := loadConfig(e, fs)
+	if err != nil {
+		return cfg, nil, err
+	}
+	st, err := openStore(ctx, cfg)
+	return cfg, st, err
+}
+
 func keyring(cfg config.Config) (*abuse.Keyring, error) {
 	text, err := cfg.MasterSecret()
 	if err != nil {
@@ -115,11 +125,7 @@ func cmdTenantCreate(ctx context.Context, e env, args []string) error {
 	if strings.TrimSpace(*name) == "" || len(*name) > 200 {
 		return usagef("tenant create: --name is required (at most 200 characters)")
 	}
-	cfg, err := loadConfig(e, fs)
-	if err != nil {
-		return err
-	}
-	st, err := openStore(ctx, cfg)
+	_, st, err := openConfigured(ctx, e, fs)
 	if err != nil {
 		return err
 	}
@@ -155,11 +161,7 @@ func cmdTenantList(ctx context.Context, e env, args []string) error {
 	if err := parse(fs, args); err != nil || helpAsked(args) {
 		return err
 	}
-	cfg, err := loadConfig(e, fs)
-	if err != nil {
-		return err
-	}
-	st, err := openStore(ctx, cfg)
+	_, st, err := openConfigured(ctx, e, fs)
 	if err != nil {
 		return err
 	}
@@ -339,19 +341,15 @@ func cmdSiteCreate(ctx context.Context, e env, args []string) error {
 	if *name == "" {
 		*name = d
 	}
-	cfg, err := loadConfig(e, fs)
-	if err != nil {
-		return err
-	}
-	keys, err := keyring(cfg)
-	if err != nil {
-		return err
-	}
-	st, err := openStore(ctx, cfg)
+	cfg, st, err := openConfigured(ctx, e, fs)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	keys, err := keyring(cfg)
+	if err != nil {
+		return err
+	}
 	if _, err := st.TenantByID(ctx, tenantID); err != nil {
 		return fmt.Errorf("tenant %s: %w", tenantID, err)
 	}
@@ -436,11 +434,7 @@ func cmdSiteList(ctx context.Context, e env, args []string) error {
 		}
 		f.TenantID = id
 	}
-	cfg, err := loadConfig(e, fs)
-	if err != nil {
-		return err
-	}
-	st, err := openStore(ctx, cfg)
+	cfg, st, err := openConfigured(ctx, e, fs)
 	if err != nil {
 		return err
 	}
@@ -481,19 +475,15 @@ func cmdSiteRotateKey(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return usagef("site rotate-key: --site %q is not a site id", *site)
 	}
-	cfg, err := loadConfig(e, fs)
-	if err != nil {
-		return err
-	}
-	keys, err := keyring(cfg)
-	if err != nil {
-		return err
-	}
-	st, err := openStore(ctx, cfg)
+	cfg, st, err := openConfigured(ctx, e, fs)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	keys, err := keyring(cfg)
+	if err != nil {
+		return err
+	}
 	s, err := st.SiteByID(ctx, siteID)
 	if err != nil {
 		return fmt.Errorf("site %s: %w", siteID, err)

@@ -19,6 +19,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/verityhq/verity/abuse"
 	"github.com/verityhq/verity/collector"
 	"github.com/verityhq/verity/dashboard"
 	"github.com/verityhq/verity/storage"
@@ -131,8 +132,10 @@ func Flags(fs *flag.FlagSet) {
 // Validate reports every problem at once, before anything connects.
 func (c Config) Validate() error {
 	var errs []error
-	if _, err := c.MasterSecret(); err != nil {
+	if text, err := c.MasterSecret(); err != nil {
 		errs = append(errs, err)
+	} else if _, err := abuse.ParseMaster(text); err != nil {
+		errs = append(errs, fmt.Errorf("secret: %w", err))
 	}
 	if c.DataDir == "" {
 		errs = append(errs, errors.New("data_dir: required"))

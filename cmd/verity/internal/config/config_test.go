@@ -145,7 +145,11 @@ func TestValidDefaultsWithSecretFile(t *testing.T) {
 	if s, _ := cfg.MasterSecret(); s != testSecret {
 		t.Fatalf("MasterSecret = %q, want the file's content trimmed", s)
 	}
-	cfg.Secret = "x"
+	cfg.SecretFile, cfg.Secret = "", "tooshort"
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "secret: ") || strings.Contains(err.Error(), "tooshort") {
+		t.Fatalf("short secret: err = %v, want a secret error that does not echo it", err)
+	}
+	cfg.SecretFile = file
 	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "not both") {
 		t.Fatalf("secret and secret_file both set: err = %v", err)
 	}
