@@ -30,12 +30,13 @@ const (
 )
 
 func cmdDev(ctx context.Context, e env, args []string) error {
-	fs := newFlags(e, "dev", "[--dir .verity] [--clickhouse-port N] [--collector-port N] [--dashboard-port N] [--demo-port N]")
+	fs := newFlags(e, "dev", "[--dir .verity] [--clickhouse-port N] [--collector-port N] [--dashboard-port N] [--demo-port N] [--config FILE]")
 	dir := fs.String("dir", ".verity", "folder for the local ClickHouse, the secret, the spool and the demo login (git-ignored)")
 	chPort := fs.Int("clickhouse-port", 19000, "ClickHouse native port (loopback; its HTTP port is this minus 900)")
 	collectorPort := fs.Int("collector-port", 8080, "collector port")
 	dashboardPort := fs.Int("dashboard-port", 8081, "dashboard port")
 	demoPort := fs.Int("demo-port", 8082, "demo page port")
+	config.Flags(fs)
 	if err := parse(fs, args); err != nil || helpAsked(args) {
 		return err
 	}
@@ -54,8 +55,16 @@ func cmdDev(ctx context.Context, e env, args []string) error {
 		return err
 	}
 
-	cfg := config.Default()
-	cfg.SecretFile = secretFile
+	// Any option may still be set (--config, VERITY_*, flags), but the
+	// addresses, the data folder and, unless one is given, the secret are
+	// the dev environment's own.
+	cfg, err := config.Load(fs, e.getenv)
+	if err != nil {
+		return err
+	}
+	if cfg.Secret == "" && cfg.SecretFile == "" {
+		cfg.SecretFile = secretFile
+	}
 	cfg.DataDir = absDir
 	cfg.Writer.SpoolDir = filepath.Join(absDir, "spool")
 	cfg.ClickHouse.Addr = "127.0.0.1:" + strconv.Itoa(*chPort)
@@ -63,9 +72,11 @@ func cmdDev(ctx context.Context, e env, args []string) error {
 	cfg.Collector.PublicURL = "http://localhost:" + strconv.Itoa(*collectorPort)
 	cfg.Dashboard.Listen = "127.0.0.1:" + strconv.Itoa(*dashboardPort)
 	cfg.Dashboard.PublicURL = "http://localhost:" + strconv.Itoa(*dashboardPort)
-	cfg.Log.Format = "text"
+	if f := fs.Lookup("log.format"); f.Value.String() == "" && e.getenv("VERITY_LOG_FORMAT") == "" {
+		cfg.Log.Format = "text" // a terminal, unless asked otherwise
+	}
 	if err := cfg.Validate(); err != nil {
-		return err
+		return fmt.Errorf("invalid configuration:\n  %s", strings.ReplaceAll(err.Error(), "\n", "\n  "))
 	}
 	if err := writeDevConfig(filepath.Join(absDir, "verity.yaml"), cfg); err != nil {
 		return err
