@@ -532,3 +532,15 @@ func (st *tokenState) stringHash(label, s string) [8]byte {
 	}
 	return [8]byte(h.Sum(st.sum[:0]))
 }
+
+// PeekSiteID reads the site id from a token WITHOUT verifying it, so the
+// collector can find the site whose Origin allowlist applies before it
+// verifies. Nothing may be trusted until Verify, which checks the MAC over
+// the site id and that it matches.
+func PeekSiteID(token string) ([16]byte, bool) {
+	var st tokenState
+	if !st.decode(token) {
+		return [16]byte{}, false
+	}
+	return [16]byte(st.raw[offSiteID:]), true
+}

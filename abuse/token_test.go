@@ -650,3 +650,20 @@ func BenchmarkVerifyForged(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "verifications/s")
 }
+
+func TestPeekSiteID(t *testing.T) {
+	iss := NewIssuer(newTestKeyring(t, testMaster()), TokenConfig{}, func() time.Time { return time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC) })
+	site := [16]byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}
+	tok, _, err := iss.Issue(IssueRequest{SiteID: site})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := PeekSiteID(tok); !ok || got != site {
+		t.Fatalf("PeekSiteID = %x, %v; want %x", got, ok, site)
+	}
+	for _, bad := range []string{"", "x", tok[:len(tok)-1], tok + "A"} {
+		if _, ok := PeekSiteID(bad); ok {
+			t.Errorf("PeekSiteID(%q) accepted a malformed token", bad)
+		}
+	}
+}
