@@ -7,11 +7,14 @@ package collector
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/verityhq/verity/abuse"
+	"github.com/verityhq/verity/collector/enrich"
 	"github.com/verityhq/verity/storage"
 )
 
@@ -31,17 +34,102 @@ var (
 	_ Pinger     = (*storage.Store)(nil)
 )
 
-// Handler serves the collector's routes.
-type Handler struct {
-	cfg   Config
-	queue EventQueue
-	db    Pinger
-	log   *slog.Logger
+// Deps are what the collector works with.
+type Deps struct {
+	Queue      EventQueue    // the batch writer
+	DB         Pinger        // for /readyz
+	Sites      SiteSource    // refreshed into memory
+	Rejections RejectionSink // per-minute rejection counters
+	Keys       *abuse.Keyring
+	Log        *slog.Logger
+	Now        func() time.Time // nil: time.Now
 }
 
-// New returns the collector's handler.
-func New(cfg Config, queue EventQueue, db Pinger, log *slog.Logger) *Handler {
-	return &Handler{cfg: cfg, queue: queue, db: db, log: log}
+// Handler serves the collector's routes.
+type Handler struct {
+	cfg      Config
+	queue    EventQueue
+	db       Pinger
+	log      *slog.Logger
+	now      func() time.Time
+	keys     *abuse.Keyring
+	sites    *siteCache
+	rejects  *rejections
+	rejSink  RejectionSink
+	issuer   *abuse.Issuer
+	replay   *abuse.ReplayGuard
+	ua       *enrich.UAParser
+	geo      *enrich.GeoLookup
+	sessions *sessions
+}
+
+// New returns the collector's handler. Call Start before serving and Close
+// after.
+func New(cfg Config, d Deps) (*Handler, error) {
+	now := d.Now
+	if now == nil {
+		now = time.Now
+	}
+	ua, err := enrich.NewUAParser(cfg.UACacheSize)
+	if err != nil {
+		return nil, err
+	}
+	geo, err := enrich.OpenGeo(cfg.GeoIPDB)
+	if err != nil {
+		return nil, err
+	}
+	return &Handler{
+		cfg: cfg, queue: d.Queue, db: d.DB, log: d.Log, now: now, keys: d.Keys,
+		sites:    newSiteCache(d.Sites, d.Log),
+		rejects:  newRejections(),
+		rejSink:  d.Rejections,
+		issuer:   abuse.NewIssuer(d.Keys, abuse.TokenConfig{TTL: cfg.TokenTTL}, now),
+		replay:   abuse.NewReplayGuard(abuse.ReplayConfig{}, now),
+		ua:       ua,
+		geo:      geo,
+		sessions: newSessions(1_000_000),
+	}, nil
+}
+
+// Start loads the sites and runs the background work (site refresh,
+// rejection counters, session sweep) until ctx ends.
+func (h *Handler) Start(ctx context.Context) error {
+	lctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := h.sites.refresh(lctx); err != nil {
+		return fmt.Errorf("collector: load sites: %w", err)
+	}
+	go h.sites.run(ctx, h.cfg.SiteRefresh)
+	go h.background(ctx)
+	return nil
+}
+
+func (h *Handler) background(ctx context.Context) {
+	t := time.NewTicker(5 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			h.flushRejections(ctx)
+			h.sessions.sweep(h.now())
+		}
+	}
+}
+
+func (h *Handler) flushRejections(ctx context.Context) {
+	fctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := h.rejects.flush(fctx, h.rejSink); err != nil {
+		h.log.Warn("rejection counters not written; kept for the next try", "err", err)
+	}
+}
+
+// Close writes the last rejection counts and closes the geo database.
+func (h *Handler) Close(ctx context.Context) error {
+	h.flushRejections(ctx)
+	return h.geo.Close()
 }
 
 // App builds the collector's Fiber app with its limits, error handler and
@@ -77,6 +165,8 @@ func (h *Handler) Register(r fiber.Router) {
 	r.Get("/healthz", h.healthz)
 	r.Get("/readyz", h.readyz)
 	r.Get("/s/v1.js", h.snippet)
+	r.Post("/api/challenge", h.challenge)
+	r.Post("/api/event", h.event)
 }
 
 func (h *Handler) healthz(c *fiber.Ctx) error {

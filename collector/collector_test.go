@@ -11,6 +11,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/verityhq/verity/abuse"
 	"github.com/verityhq/verity/storage"
 )
 
@@ -44,7 +45,7 @@ func TestHealthAndReadiness(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			h := New(DefaultConfig(), fakeQueue{nearlyFull: tc.spoolFull}, fakeDB{err: tc.db}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			h := newTestHandler(t, Deps{Queue: fakeQueue{nearlyFull: tc.spoolFull}, DB: fakeDB{err: tc.db}})
 			resp, err := h.App().Test(httptest.NewRequest(tc.method, tc.path, nil))
 			if err != nil {
 				t.Fatal(err)
@@ -63,7 +64,7 @@ func TestHealthAndReadiness(t *testing.T) {
 // An internal error reaches the client as a generic 500: its text may hold
 // details that are not the client's business.
 func TestInternalErrorsAreNotShown(t *testing.T) {
-	h := New(DefaultConfig(), fakeQueue{}, fakeDB{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	h := newTestHandler(t, Deps{Queue: fakeQueue{}, DB: fakeDB{}})
 	app := h.App()
 	app.Get("/boom", func(*fiber.Ctx) error { return errors.New("dial tcp 10.0.0.7:9000: secret detail") })
 	resp, err := app.Test(httptest.NewRequest("GET", "/boom", nil))
@@ -79,4 +80,35 @@ func TestInternalErrorsAreNotShown(t *testing.T) {
 	if resp.StatusCode != 500 || body.Error.Code != "internal" || body.Error.Message != "internal error" {
 		t.Fatalf("got %d %+v, want 500 internal/internal error", resp.StatusCode, body)
 	}
+}
+
+// newTestHandler builds the production handler with test keys, a quiet log
+// and no sites unless d names a source.
+func newTestHandler(t *testing.T, d Deps) *Handler {
+	t.Helper()
+	if d.Keys == nil {
+		master := make([]byte, 32)
+		for i := range master {
+			master[i] = byte(i + 1)
+		}
+		k, err := abuse.NewKeyring(master)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.Keys = k
+	}
+	if d.Log == nil {
+		d.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if d.Sites == nil {
+		d.Sites = &fakeSites{}
+	}
+	if d.Rejections == nil {
+		d.Rejections = &fakeRejectionSink{}
+	}
+	h, err := New(DefaultConfig(), d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
 }

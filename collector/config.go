@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"time"
+
+	"github.com/verityhq/verity/abuse"
 )
 
 // Config is the collector's configuration.
@@ -20,11 +23,22 @@ type Config struct {
 	TrustedProxies []string `yaml:"trusted_proxies"`
 	// BodyLimit caps a request body, bytes. Default 65536.
 	BodyLimit int `yaml:"body_limit"`
+	// GeoIPDB is a GeoLite2/GeoIP2 City or Country database (.mmdb) for
+	// country, region and city. Default empty: no geo enrichment.
+	GeoIPDB string `yaml:"geoip_db"`
+	// UACacheSize is how many parsed user agents are kept. Default 10000.
+	UACacheSize int `yaml:"ua_cache_size"`
+	// TokenTTL is how long a page-load token is valid. Default 30m.
+	TokenTTL time.Duration `yaml:"token_ttl"`
+	// SiteRefresh is how often sites (keys, allowed origins) are reloaded
+	// from ClickHouse; a change takes effect within it. Default 5s.
+	SiteRefresh time.Duration `yaml:"site_refresh"`
 }
 
 // DefaultConfig returns the documented defaults.
 func DefaultConfig() Config {
-	return Config{Listen: "127.0.0.1:8080", PublicURL: "http://localhost:8080", BodyLimit: 64 << 10}
+	return Config{Listen: "127.0.0.1:8080", PublicURL: "http://localhost:8080", BodyLimit: 64 << 10,
+		UACacheSize: 10_000, TokenTTL: 30 * time.Minute, SiteRefresh: 5 * time.Second}
 }
 
 // Validate reports every problem at once.
@@ -45,6 +59,15 @@ func (c Config) Validate() error {
 	}
 	if c.BodyLimit < 1024 || c.BodyLimit > 1<<20 {
 		errs = append(errs, errors.New("collector.body_limit: must be between 1024 and 1048576 bytes"))
+	}
+	if c.UACacheSize < 1 {
+		errs = append(errs, errors.New("collector.ua_cache_size: must be positive"))
+	}
+	if c.TokenTTL < time.Minute || c.TokenTTL > abuse.MaxTokenTTL {
+		errs = append(errs, fmt.Errorf("collector.token_ttl: must be between 1m and %s", abuse.MaxTokenTTL))
+	}
+	if c.SiteRefresh < time.Second {
+		errs = append(errs, errors.New("collector.site_refresh: must be at least 1s"))
 	}
 	return errors.Join(errs...)
 }

@@ -67,12 +67,24 @@ func serve(ctx context.Context, cfg config.Config, role string, log *slog.Logger
 
 	var sites []site
 	var writer *storage.Writer
+	var ingest *collector.Handler
 	if role == "all" || role == "collector" {
+		keys, err := keyring(cfg)
+		if err != nil {
+			return err
+		}
 		if writer, err = storage.NewWriter(cfg.Writer, st, log.With("component", "writer")); err != nil {
 			return err
 		}
-		h := collector.New(cfg.Collector, writer, st, log.With("component", "collector"))
-		sites = append(sites, site{"collector", cfg.Collector.Listen, h.App()})
+		ingest, err = collector.New(cfg.Collector, collector.Deps{Queue: writer, DB: st, Sites: st, Rejections: st, Keys: keys, Log: log.With("component", "collector")})
+		if err == nil {
+			err = ingest.Start(ctx)
+		}
+		if err != nil {
+			_ = writer.Close(context.Background())
+			return err
+		}
+		sites = append(sites, site{"collector", cfg.Collector.Listen, ingest.App()})
 	}
 	if role == "all" || role == "dashboard" {
 		h := dashboard.New(cfg.Dashboard, log.With("component", "dashboard"))
@@ -124,6 +136,13 @@ func serve(ctx context.Context, cfg config.Config, role string, log *slog.Logger
 		if err := s.app.ShutdownWithTimeout(10 * time.Second); err != nil {
 			log.Warn("server shutdown", "server", s.name, "err", err)
 		}
+	}
+	if ingest != nil {
+		ictx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		if err := ingest.Close(ictx); err != nil {
+			log.Warn("collector close", "err", err)
+		}
+		cancel()
 	}
 	if writer != nil {
 		// WithoutCancel: ctx is already cancelled, and the last batch must

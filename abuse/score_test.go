@@ -1,0 +1,25 @@
+package abuse
+
+import (
+	"reflect"
+	"testing"
+)
+
+func TestScore(t *testing.T) {
+	cases := []struct {
+		name string
+		in   Signals
+		want Result
+	}{
+		{"clean", Signals{}, Result{Score: 0, Verdict: VerdictOK}},
+		{"phone changed network", Signals{IPPrefixChanged: true}, Result{Score: 10, Verdict: VerdictOK, Reasons: []string{"ip_prefix_changed"}}},
+		{"declared bot", Signals{DeclaredBot: true}, Result{Score: 100, Verdict: VerdictInvalid, Class: ClassDeclaredCrawler, Reasons: []string{"declared_bot"}}},
+		{"webdriver", Signals{Webdriver: true}, Result{Score: 80, Verdict: VerdictInvalid, Class: ClassAutomation, Reasons: []string{"webdriver"}}},
+		{"headless and globals, capped", Signals{HeadlessUA: true, AutomationGlobals: 2, IPPrefixChanged: true}, Result{Score: 100, Verdict: VerdictInvalid, Class: ClassAutomation, Reasons: []string{"automation_globals", "headless_ua", "ip_prefix_changed"}}},
+	}
+	for _, c := range cases {
+		if got := Score(c.in); !reflect.DeepEqual(got, c.want) {
+			t.Errorf("%s: Score = %+v, want %+v", c.name, got, c.want)
+		}
+	}
+}

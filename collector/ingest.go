@@ -1,0 +1,291 @@
+package collector
+
+import (
+	"encoding/hex"
+	"errors"
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/google/uuid"
+
+	"github.com/verityhq/verity/abuse"
+	"github.com/verityhq/verity/collector/enrich"
+	"github.com/verityhq/verity/storage"
+)
+
+// Rejection reasons counted per site and minute (and answered as error
+// codes); docs/protocol.md lists them.
+const (
+	reasonMalformed   = "malformed"
+	reasonUnknownSite = "unknown_site"
+	reasonOrigin      = "origin_not_allowed"
+	reasonBusy        = "queue_full"
+)
+
+// maxChallengeBody caps a challenge request: a site key and a URL.
+const maxChallengeBody = 4096
+
+// reject counts a hard rejection and returns the error to answer with.
+func (h *Handler) reject(site uuid.UUID, reason string, err *Error) error {
+	h.rejects.inc(site, reason, h.now())
+	return err
+}
+
+// requireTextBody enforces the content types the protocol uses: text/plain
+// (what browsers send without a CORS preflight) or application/json.
+func requireTextBody(c *fiber.Ctx) error {
+	ct := strings.ToLower(strings.TrimSpace(strings.Split(c.Get(fiber.HeaderContentType), ";")[0]))
+	if ct != "text/plain" && ct != "application/json" {
+		return &Error{Status: fiber.StatusUnsupportedMediaType, Code: "unsupported_media_type", Message: "send text/plain or application/json"}
+	}
+	return nil
+}
+
+// clientIP is the peer address, or the forwarded one from a trusted proxy
+// (Fiber's ProxyHeader with EnableTrustedProxyCheck).
+func clientIP(c *fiber.Ctx) netip.Addr {
+	a, err := netip.ParseAddr(c.IP())
+	if err != nil {
+		return netip.Addr{}
+	}
+	return a.Unmap()
+}
+
+// allowCORS lets the page read the answer: the one requesting Origin, never
+// "*". It is set on errors too, so the snippet sees a 4xx and stops rather
+// than retrying what looks like a network failure; an error body reveals
+// nothing a non-browser client could not read anyway.
+func allowCORS(c *fiber.Ctx, origin string) {
+	if origin != "" {
+		c.Set(fiber.HeaderAccessControlAllowOrigin, origin)
+		c.Set(fiber.HeaderVary, fiber.HeaderOrigin)
+	}
+}
+
+type challengeResponse struct {
+	V     int          `json:"v"`
+	Token string       `json:"token"`
+	TTL   int          `json:"ttl"`
+	PoW   powChallenge `json:"pow"`
+}
+
+type powChallenge struct {
+	Max    uint32 `json:"max"`
+	Target string `json:"target"`
+	PLID   string `json:"plid"`
+}
+
+// challenge issues a page-load token: cheap checks first (size, type, key,
+// Origin), then a signed token with its proof-of-work puzzle.
+func (h *Handler) challenge(c *fiber.Ctx) error {
+	origin := c.Get(fiber.HeaderOrigin)
+	allowCORS(c, origin)
+	if err := requireTextBody(c); err != nil {
+		return h.reject(uuid.Nil, reasonMalformed, err.(*Error))
+	}
+	body := c.Body()
+	if len(body) > maxChallengeBody {
+		return h.reject(uuid.Nil, reasonMalformed, &Error{Status: fiber.StatusRequestEntityTooLarge, Code: "body_too_large", Message: "challenge body over 4096 bytes"})
+	}
+	var req challengeRequest
+	if err := decodeStrict(body, &req); err != nil {
+		return h.reject(uuid.Nil, reasonMalformed, err.(*Error))
+	}
+	if err := req.validate(); err != nil {
+		return h.reject(uuid.Nil, reasonMalformed, err.(*Error))
+	}
+	site, ok := h.sites.byPublicKey(req.Site)
+	if !ok {
+		return h.reject(uuid.Nil, reasonUnknownSite, &Error{Status: fiber.StatusNotFound, Code: reasonUnknownSite, Message: "unknown site key"})
+	}
+	if !originAllowed(site.AllowedOrigins, origin) {
+		return h.reject(site.ID, reasonOrigin, &Error{Status: fiber.StatusForbidden, Code: reasonOrigin, Message: "this Origin is not allowed for the site"})
+	}
+	ua := c.Get(fiber.HeaderUserAgent)
+	tier := abuse.TierNormal
+	if h.ua.Parse(ua).Bot {
+		tier = abuse.TierDeclaredBot // no puzzle; its events are classified GIVT
+	}
+	token, claims, err := h.issuer.Issue(abuse.IssueRequest{SiteID: site.ID, ClientIP: clientIP(c), UserAgent: ua, Origin: origin, Tier: tier})
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.JSON(challengeResponse{
+		V: 1, Token: token, TTL: int(claims.TTL / time.Second),
+		PoW: powChallenge{Max: claims.PowMax, Target: hex.EncodeToString(claims.PowTarget[:]), PLID: hex.EncodeToString(claims.PageLoadID[:])},
+	})
+}
+
+// event accepts one batch of a page load's events: parse, find the site,
+// check the Origin, verify the token and its proof of work, reject replays,
+// enrich, score, and queue for ClickHouse.
+func (h *Handler) event(c *fiber.Ctx) error {
+	origin := c.Get(fiber.HeaderOrigin)
+	allowCORS(c, origin)
+	if err := requireTextBody(c); err != nil {
+		return h.reject(uuid.Nil, reasonMalformed, err.(*Error))
+	}
+	var req eventRequest
+	if err := decodeStrict(c.Body(), &req); err != nil {
+		return h.reject(uuid.Nil, reasonMalformed, err.(*Error))
+	}
+	if err := req.validate(); err != nil {
+		return h.reject(uuid.Nil, reasonMalformed, err.(*Error))
+	}
+	siteID, ok := abuse.PeekSiteID(req.Token)
+	if !ok {
+		return h.reject(uuid.Nil, "token_malformed", &Error{Status: fiber.StatusUnauthorized, Code: "token_malformed", Message: "malformed token"})
+	}
+	site, ok := h.sites.bySiteID(siteID)
+	if !ok {
+		return h.reject(uuid.Nil, reasonUnknownSite, &Error{Status: fiber.StatusNotFound, Code: reasonUnknownSite, Message: "unknown site"})
+	}
+	if !originAllowed(site.AllowedOrigins, origin) {
+		return h.reject(site.ID, reasonOrigin, &Error{Status: fiber.StatusForbidden, Code: reasonOrigin, Message: "this Origin is not allowed for the site"})
+	}
+	ua := c.Get(fiber.HeaderUserAgent)
+	ip := clientIP(c)
+	verified, err := h.issuer.Verify(abuse.VerifyRequest{Token: req.Token, SiteID: site.ID, ClientIP: ip, UserAgent: ua, Origin: origin, PowN: *req.N})
+	if err != nil {
+		return h.rejectVerify(site.ID, err)
+	}
+	if err := h.replay.Check(verified.PageLoadID, req.Seq, verified.Expires()); err != nil {
+		if errors.Is(err, abuse.ErrReplayFull) {
+			c.Set(fiber.HeaderRetryAfter, "5")
+			return h.reject(site.ID, "replay_full", &Error{Status: fiber.StatusServiceUnavailable, Code: "busy", Message: "try again later"})
+		}
+		return h.rejectVerify(site.ID, err)
+	}
+	events := h.buildEvents(site, &req, verified, ip, ua)
+	if err := h.queue.Enqueue(events...); err != nil {
+		if errors.Is(err, storage.ErrBusy) || errors.Is(err, storage.ErrClosed) {
+			c.Set(fiber.HeaderRetryAfter, "5")
+			return h.reject(site.ID, reasonBusy, &Error{Status: fiber.StatusServiceUnavailable, Code: "busy", Message: "ingest queue full; try again later"})
+		}
+		return err
+	}
+	return c.Status(fiber.StatusAccepted).JSON(fiber.Map{"accepted": len(events)})
+}
+
+// rejectVerify answers a token, proof-of-work or replay failure with its
+// reason code: 409 for a replay, 429 at the sequence cap, else 401.
+func (h *Handler) rejectVerify(site uuid.UUID, err error) error {
+	var ve *abuse.VerifyError
+	if !errors.As(err, &ve) {
+		return err
+	}
+	status := fiber.StatusUnauthorized
+	switch {
+	case errors.Is(err, abuse.ErrReplay):
+		status = fiber.StatusConflict
+	case errors.Is(err, abuse.ErrSeqLimit):
+		status = fiber.StatusTooManyRequests
+	}
+	return h.reject(site, ve.Reason, &Error{Status: status, Code: ve.Reason, Message: strings.ReplaceAll(ve.Reason, "_", " ")})
+}
+
+// buildEvents turns a verified batch into rows. Everything about the page
+// load (browser, place, visitor, session, score) is worked out once.
+func (h *Handler) buildEvents(site *storage.Site, req *eventRequest, v abuse.Verified, ip netip.Addr, ua string) []storage.Event {
+	now := h.now().UTC()
+	agent := h.ua.Parse(ua)
+	geo := h.geo.Lookup(ip)
+	visitor := visitorID(h.keys.VisitorSalt(abuse.Day(now)), site.ID, ip, ua)
+	sig := abuse.Signals{DeclaredBot: agent.Bot || v.Tier == abuse.TierDeclaredBot, IPPrefixChanged: v.IPPrefixChanged,
+		HeadlessUA: strings.Contains(ua, "HeadlessChrome") || strings.Contains(ua, "PhantomJS")}
+	if s := req.Signals; s != nil {
+		sig.Webdriver, sig.AutomationGlobals = s.Webdriver, len(s.Globals)
+	}
+	score := abuse.Score(sig)
+	base := storage.Event{
+		SiteID: site.ID, PageLoadID: uuid.UUID(v.PageLoadID), Seq: req.Seq, VisitorID: visitor,
+		Country: geo.Country, Region: geo.Region, City: geo.City,
+		Browser: agent.Browser, BrowserVersion: agent.BrowserVersion, OS: agent.OS, OSVersion: agent.OSVersion, Device: agent.Device,
+		Score: score.Score, Verdict: score.Verdict, Class: score.Class, Reasons: score.Reasons, Ingest: "browser",
+	}
+	out := make([]storage.Event, 0, len(req.Events))
+	for i := range req.Events {
+		we := &req.Events[i]
+		e := base
+		// Server clock: the token's issue time plus the event's offset,
+		// never later than now. A re-sent event gets the same time, so it
+		// lands on the same day and deduplicates by id.
+		e.TS = v.IssuedAt.Add(time.Duration(we.T) * time.Millisecond)
+		if e.TS.After(now) {
+			e.TS = now
+		}
+		e.TS = e.TS.Truncate(time.Second)
+		e.SessionID = h.sessions.session(visitor, e.TS)
+		e.Type = we.Type
+		if page, err := enrich.ParsePage(we.URL); err == nil {
+			e.Hostname, e.Pathname = page.Hostname, page.Pathname
+			e.UTMSource, e.UTMMedium, e.UTMCampaign, e.UTMContent, e.UTMTerm = page.UTMSource, page.UTMMedium, page.UTMCampaign, page.UTMContent, page.UTMTerm
+			if we.Type == "pageview" {
+				ref := enrich.ClassifyReferrer(we.Referrer, page)
+				e.Referrer, e.Source, e.Channel = ref.URL, ref.Source, ref.Channel
+			}
+		}
+		switch we.Type {
+		case "pageview":
+			e.Title, e.ScreenWidth, e.Language, e.Timezone = we.Title, uint16(we.ScreenW), we.Lang, we.TZ
+		case "engagement":
+			e.EngagementMS, e.ScrollDepth = uint32(we.MS), uint8(we.Scroll)
+		case "custom":
+			e.Name = we.Name
+			e.PropKeys = make([]string, 0, len(we.Props))
+			for k := range we.Props {
+				e.PropKeys = append(e.PropKeys, k)
+			}
+			slices.Sort(e.PropKeys)
+			e.PropValues = make([]string, len(e.PropKeys))
+			for j, k := range e.PropKeys {
+				e.PropValues[j] = we.Props[k]
+			}
+		case "outbound", "download":
+			e.PropKeys, e.PropValues = []string{"url"}, []string{we.Href}
+		case "vital":
+			e.Name, e.Value = we.Name, we.Value
+		case "dom_check":
+			for j, f := range domFindings(we.Checks) {
+				d := e
+				d.Name, d.Value = f.name, float64(f.count)
+				d.EventID = abuse.EventID(site.ID, v.PageLoadID, req.Seq, uint16(i*16+j))
+				out = append(out, d)
+			}
+			continue
+		}
+		e.EventID = abuse.EventID(site.ID, v.PageLoadID, req.Seq, uint16(i*16))
+		out = append(out, e)
+	}
+	return out
+}
+
+type finding struct {
+	name  string
+	count int
+}
+
+// domFindings turns the snippet's page counts into findings: "checked"
+// (one per page, the denominator), then one row per problem.
+func domFindings(c map[string]int) []finding {
+	out := []finding{{"checked", 1}}
+	add := func(bad bool, name string, n int) {
+		if bad {
+			out = append(out, finding{name, n})
+		}
+	}
+	add(c["title"] == 0, "missing_title", 1)
+	add(c["title"] > 60, "long_title", c["title"])
+	add(c["description"] == 0, "missing_description", 1)
+	add(c["h1"] != 1, "h1_count", c["h1"])
+	add(c["canonical"] == 0, "missing_canonical", 1)
+	add(c["lang"] == 0, "missing_lang", 1)
+	add(c["viewport"] == 0, "missing_viewport", 1)
+	add(c["img_no_alt"] > 0, "img_no_alt", c["img_no_alt"])
+	add(c["noindex"] > 0, "noindex", 1)
+	return out
+}

@@ -1,0 +1,280 @@
+package collector_test
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/google/uuid"
+
+	"github.com/verityhq/verity/abuse"
+	"github.com/verityhq/verity/collector"
+	"github.com/verityhq/verity/storage"
+	"github.com/verityhq/verity/storage/chtest"
+)
+
+func TestMain(m *testing.M) { chtest.Main(m) }
+
+const chromeUA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36"
+
+// rig is a collector built by the production constructor on a real
+// ClickHouse, with two sites of one tenant.
+type rig struct {
+	t            *testing.T
+	cfg          storage.Config
+	st           *storage.Store
+	writer       *storage.Writer
+	h            *collector.Handler
+	app          interface{ Test(*http.Request, ...int) (*http.Response, error) }
+	siteA, siteB storage.Site
+	cancel       context.CancelFunc
+}
+
+func newRig(t *testing.T) *rig {
+	t.Helper()
+	cfg := chtest.Config(t)
+	st := chtest.StoreFor(t, cfg)
+	ctx := context.Background()
+	tenant, err := st.CreateTenant(ctx, "Acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &rig{t: t, cfg: cfg, st: st}
+	r.siteA = storage.Site{ID: uuid.New(), TenantID: tenant.ID, Domain: "acme.example", PublicKey: "pk_siteaaaaaaaaaaaaaaaaaaaaaaaa", AllowedOrigins: []string{"https://acme.example", "https://*.acme.example"}}
+	r.siteB = storage.Site{ID: uuid.New(), TenantID: tenant.ID, Domain: "beta.example", PublicKey: "pk_sitebbbbbbbbbbbbbbbbbbbbbbbb", AllowedOrigins: []string{"https://beta.example"}}
+	for _, s := range []storage.Site{r.siteA, r.siteB} {
+		if err := st.PutSite(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wcfg := storage.DefaultWriterConfig()
+	wcfg.SpoolDir = filepath.Join(t.TempDir(), "spool")
+	wcfg.FlushInterval = 50 * time.Millisecond
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if r.writer, err = storage.NewWriter(wcfg, st, log); err != nil {
+		t.Fatal(err)
+	}
+	master := make([]byte, 32)
+	for i := range master {
+		master[i] = byte(100 + i)
+	}
+	keys, err := abuse.NewKeyring(master)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.h, err = collector.New(collector.DefaultConfig(), collector.Deps{Queue: r.writer, DB: st, Sites: st, Rejections: st, Keys: keys, Log: log}); err != nil {
+		t.Fatal(err)
+	}
+	var runCtx context.Context
+	runCtx, r.cancel = context.WithCancel(ctx)
+	if err := r.h.Start(runCtx); err != nil {
+		t.Fatal(err)
+	}
+	r.app = r.h.App()
+	return r
+}
+
+// finish drains the writer and the rejection counters into ClickHouse.
+func (r *rig) finish() {
+	r.t.Helper()
+	r.cancel()
+	if err := r.writer.Close(context.Background()); err != nil {
+		r.t.Fatal(err)
+	}
+	if err := r.h.Close(context.Background()); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+func (r *rig) post(path, origin, ua, contentType, body string) (int, map[string]any) {
+	r.t.Helper()
+	req := httptest.NewRequest("POST", path, strings.NewReader(body))
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	if origin != "" {
+		req.Header.Set("Origin", origin)
+	}
+	req.Header.Set("User-Agent", ua)
+	resp, err := r.app.Test(req, -1)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	b, _ := io.ReadAll(resp.Body)
+	if err := json.Unmarshal(b, &out); err != nil {
+		r.t.Fatalf("POST %s: %d, body not JSON: %q", path, resp.StatusCode, b)
+	}
+	if origin != "" && resp.Header.Get("Access-Control-Allow-Origin") != origin {
+		r.t.Errorf("POST %s: Access-Control-Allow-Origin = %q, want %q", path, resp.Header.Get("Access-Control-Allow-Origin"), origin)
+	}
+	return resp.StatusCode, out
+}
+
+// pageLoad does what the snippet does: get a token, solve its puzzle.
+func (r *rig) pageLoad(site storage.Site, origin string) (token string, n uint32) {
+	r.t.Helper()
+	status, body := r.post("/api/challenge", origin, chromeUA, "text/plain;charset=UTF-8",
+		fmt.Sprintf(`{"site":%q,"url":"https://www.acme.example/pricing?utm_source=newsletter"}`, site.PublicKey))
+	if status != 200 {
+		r.t.Fatalf("challenge: %d %v", status, body)
+	}
+	pow := body["pow"].(map[string]any)
+	plid, _ := hex.DecodeString(pow["plid"].(string))
+	target, _ := hex.DecodeString(pow["target"].(string))
+	max := uint32(pow["max"].(float64))
+	if max != 2000 {
+		r.t.Fatalf("pow max %d, want tier 0 (2000)", max)
+	}
+	for n := uint32(0); n <= max; n++ {
+		if abuse.CheckPoW([16]byte(plid), n, [16]byte(target), max) {
+			return body["token"].(string), n
+		}
+	}
+	r.t.Fatal("puzzle has no solution")
+	return "", 0
+}
+
+func eventBody(token string, n uint32, seq int, events string) string {
+	return fmt.Sprintf(`{"token":%q,"n":%d,"solve_ms":12,"seq":%d,"events":[%s]}`, token, n, seq, events)
+}
+
+const firstBatch = `{"type":"pageview","url":"https://www.acme.example/pricing?utm_source=newsletter&utm_medium=email","referrer":"https://www.google.com/","title":"Pricing","screen_w":1440,"lang":"de-DE","tz":"Europe/Berlin","t":120},
+{"type":"vital","url":"https://www.acme.example/pricing","name":"TTFB","value":87,"t":130},
+{"type":"dom_check","url":"https://www.acme.example/pricing","checks":{"title":7,"description":0,"h1":2,"canonical":1,"lang":1,"viewport":1,"img_no_alt":3,"noindex":0},"t":140},
+{"type":"custom","url":"https://www.acme.example/pricing","name":"signup","props":{"plan":"pro","b":"x"},"t":900},
+{"type":"outbound","url":"https://www.acme.example/pricing","href":"https://partner.example/x","t":950}`
+
+const secondBatch = `{"type":"engagement","url":"https://www.acme.example/pricing","ms":5400,"scroll":80,"t":6000}`
+
+func TestIngestEndToEnd(t *testing.T) {
+	r := newRig(t)
+	origin := "https://www.acme.example"
+	token, n := r.pageLoad(r.siteA, origin)
+
+	status, body := r.post("/api/event", origin, chromeUA, "text/plain", eventBody(token, n, 1, firstBatch))
+	if status != 202 || body["accepted"] != float64(8) {
+		t.Fatalf("first batch: %d %v; want 202 with 8 rows: 4 events, and the DOM check as checked plus 3 findings", status, body)
+	}
+	status, body = r.post("/api/event", origin, chromeUA, "text/plain", eventBody(token, n, 2, secondBatch))
+	if status != 202 || body["accepted"] != float64(1) {
+		t.Fatalf("second batch: %d %v", status, body)
+	}
+
+	// Every attack is refused with its own status and code, and counted.
+	flipped := []byte(token)
+	flipped[40] ^= 1
+	if flipped[40] == '=' || flipped[40] == token[40] {
+		flipped[40] = 'A'
+	}
+	otherToken, otherN := r.pageLoad(r.siteB, "https://beta.example")
+	attacks := []struct {
+		name, origin, ua, ct, body string
+		status                     int
+		code                       string
+	}{
+		{"replayed batch", origin, chromeUA, "text/plain", eventBody(token, n, 1, firstBatch), 409, "replay"},
+		{"flipped token byte", origin, chromeUA, "text/plain", eventBody(string(flipped), n, 3, secondBatch), 401, ""},
+		{"wrong proof of work", origin, chromeUA, "text/plain", eventBody(token, n+1, 3, secondBatch), 401, "pow_invalid"},
+		{"other UA", origin, "curl/8.0", "text/plain", eventBody(token, n, 3, secondBatch), 401, "token_ua_mismatch"},
+		{"spoofed Origin", "https://evil.example", chromeUA, "text/plain", eventBody(token, n, 3, secondBatch), 403, "origin_not_allowed"},
+		{"token of another site", origin, chromeUA, "text/plain", eventBody(otherToken, otherN, 1, secondBatch), 403, "origin_not_allowed"},
+		{"no token (non-browser client)", "", "python-requests/2.31", "application/json", `{"n":0,"seq":1,"events":[` + secondBatch + `]}`, 400, "invalid_field"},
+		{"unknown field", origin, chromeUA, "text/plain", `{"token":"x","n":0,"seq":1,"events":[],"evil":1}`, 400, "malformed_json"},
+		{"wrong content type", origin, chromeUA, "application/x-www-form-urlencoded", eventBody(token, n, 3, secondBatch), 415, "unsupported_media_type"},
+		{"unknown event type", origin, chromeUA, "text/plain", eventBody(token, n, 3, `{"type":"hack","url":"https://acme.example/","t":1}`), 400, "invalid_field"},
+	}
+	for _, a := range attacks {
+		status, body := r.post("/api/event", a.origin, a.ua, a.ct, a.body)
+		code, _ := body["error"].(map[string]any)["code"].(string)
+		if status != a.status || (a.code != "" && code != a.code) {
+			t.Errorf("%s: %d %v, want %d %s", a.name, status, body, a.status, a.code)
+		}
+	}
+	if status, body := r.post("/api/challenge", "https://evil.example", chromeUA, "text/plain", `{"site":"`+r.siteA.PublicKey+`","url":"https://evil.example/"}`); status != 403 {
+		t.Errorf("challenge from a spoofed Origin: %d %v", status, body)
+	}
+	if status, body := r.post("/api/challenge", origin, chromeUA, "text/plain", `{"site":"pk_nope","url":"https://acme.example/"}`); status != 404 {
+		t.Errorf("challenge for an unknown key: %d %v", status, body)
+	}
+	r.finish()
+
+	conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{r.cfg.Addr}, Auth: clickhouse.Auth{Database: r.cfg.Database}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ctx := context.Background()
+	rows, err := conn.Query(ctx, `SELECT type, name, hostname, pathname, title, source, channel, utm_source, utm_medium,
+		browser, device, language, engagement_ms, scroll_depth, value, prop_keys, prop_values, verdict, seq
+		FROM events WHERE site_id = ? ORDER BY type, name`, r.siteA.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for rows.Next() {
+		var typ, name, host, path, title, source, channel, utmS, utmM, browser, device, lang, verdict string
+		var eng uint32
+		var scroll uint8
+		var value float64
+		var keys, vals []string
+		var seq uint32
+		if err := rows.Scan(&typ, &name, &host, &path, &title, &source, &channel, &utmS, &utmM, &browser, &device, &lang, &eng, &scroll, &value, &keys, &vals, &verdict, &seq); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, fmt.Sprintf("%s|%s|%s%s|%s|%s/%s|%s/%s|%s/%s/%s|%d/%d|%g|%v=%v|%s|%d",
+			typ, name, host, path, title, source, channel, utmS, utmM, browser, device, lang, eng, scroll, value, keys, vals, verdict, seq))
+	}
+	// UTM beats the referrer for source and channel; the DOM check became
+	// "checked" plus one row per problem; custom properties are sorted.
+	want := []string{
+		"custom|signup|www.acme.example/pricing||/|/|Chrome/desktop/|0/0|0|[b plan]=[x pro]|ok|1",
+		"dom_check|checked|www.acme.example/pricing||/|/|Chrome/desktop/|0/0|1|[]=[]|ok|1",
+		"dom_check|h1_count|www.acme.example/pricing||/|/|Chrome/desktop/|0/0|2|[]=[]|ok|1",
+		"dom_check|img_no_alt|www.acme.example/pricing||/|/|Chrome/desktop/|0/0|3|[]=[]|ok|1",
+		"dom_check|missing_description|www.acme.example/pricing||/|/|Chrome/desktop/|0/0|1|[]=[]|ok|1",
+		"engagement||www.acme.example/pricing||/|/|Chrome/desktop/|5400/80|0|[]=[]|ok|2",
+		"outbound||www.acme.example/pricing||/|/|Chrome/desktop/|0/0|0|[url]=[https://partner.example/x]|ok|1",
+		"pageview||www.acme.example/pricing|Pricing|newsletter/email|newsletter/email|Chrome/desktop/de-DE|0/0|0|[]=[]|ok|1",
+		"vital|TTFB|www.acme.example/pricing||/|/|Chrome/desktop/|0/0|87|[]=[]|ok|1",
+	}
+	sort.Strings(got)
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("stored rows:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+
+	// Rejections are counted per site and reason, never stored as events.
+	rrows, err := conn.Query(ctx, "SELECT site_id = ?, reason, sum(count) FROM rejections GROUP BY site_id, reason ORDER BY reason", r.siteA.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rej []string
+	for rrows.Next() {
+		var isA uint8
+		var reason string
+		var count uint64
+		if err := rrows.Scan(&isA, &reason, &count); err != nil {
+			t.Fatal(err)
+		}
+		rej = append(rej, fmt.Sprintf("%d:%s=%d", isA, reason, count))
+	}
+	// 1: site A; 0: unknown site (uuid.Nil) or site B, whose token was
+	// replayed from A's Origin.
+	wantRej := "0:malformed=4 0:origin_not_allowed=1 0:unknown_site=1 1:origin_not_allowed=2 1:pow_invalid=1 1:replay=1 1:token_bad_mac=1 1:token_ua_mismatch=1"
+	sort.Strings(rej)
+	if strings.Join(rej, " ") != wantRej {
+		t.Fatalf("rejections %v, want %s", rej, wantRej)
+	}
+}

@@ -1,0 +1,235 @@
+package collector
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"unicode/utf8"
+)
+
+// The wire format is documented in docs/protocol.md and pinned by the
+// snippet's golden payloads (script/testdata/golden). These limits mirror
+// the snippet's (script/src/verity.js); the server enforces them.
+const (
+	maxEventsPerPageLoad = 200
+	maxBatchEvents       = 50
+	maxURL               = 2048
+	maxTitle             = 256
+	maxShort             = 64
+	maxName              = 64
+	maxProps             = 10
+	maxKey               = 64
+	maxValue             = 256
+	maxGlobals           = 8
+	maxSolveMS           = 10 * 60 * 1000
+	maxEventOffsetMS     = 24 * 60 * 60 * 1000
+)
+
+type challengeRequest struct {
+	Site string `json:"site"`
+	URL  string `json:"url"`
+}
+
+type eventRequest struct {
+	Token   string       `json:"token"`
+	N       *uint32      `json:"n"`
+	SolveMS int64        `json:"solve_ms"`
+	Seq     uint32       `json:"seq"`
+	Events  []wireEvent  `json:"events"`
+	Signals *wireSignals `json:"signals"`
+}
+
+// wireEvent is the union of every event type's fields; which ones may be
+// set depends on Type (checked by validate).
+type wireEvent struct {
+	Type     string            `json:"type"`
+	URL      string            `json:"url"`
+	T        float64           `json:"t"` // ms since the page's time origin
+	Referrer string            `json:"referrer"`
+	Title    string            `json:"title"`
+	ScreenW  int               `json:"screen_w"`
+	Lang     string            `json:"lang"`
+	TZ       string            `json:"tz"`
+	MS       int64             `json:"ms"`
+	Scroll   int               `json:"scroll"`
+	Name     string            `json:"name"`
+	Props    map[string]string `json:"props"`
+	Href     string            `json:"href"`
+	Value    float64           `json:"value"`
+	Checks   map[string]int    `json:"checks"`
+}
+
+type wireSignals struct {
+	Webdriver  bool     `json:"webdriver"`
+	Globals    []string `json:"globals"`
+	Langs      int      `json:"langs"`
+	GL         bool     `json:"gl"`
+	Win        []int    `json:"win"`
+	Plugins    int      `json:"plugins"`
+	UAMismatch bool     `json:"ua_mismatch"`
+}
+
+// decodeStrict decodes exactly one JSON value into v: unknown fields,
+// trailing data and wrong types are errors naming the field.
+func decodeStrict(body []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		var syntaxErr *json.SyntaxError
+		switch {
+		case errors.As(err, &typeErr):
+			return badField(typeErr.Field, "wrong type, want "+typeErr.Type.String())
+		case errors.As(err, &syntaxErr):
+			return badRequest("malformed_json", fmt.Sprintf("malformed JSON at byte %d", syntaxErr.Offset))
+		case errors.Is(err, io.EOF):
+			return badRequest("malformed_json", "empty body")
+		}
+		// Unknown fields come back as a plain error: `json: unknown field "x"`.
+		return badRequest("malformed_json", err.Error())
+	}
+	if dec.More() {
+		return badRequest("malformed_json", "trailing data after the JSON value")
+	}
+	return nil
+}
+
+func badRequest(code, msg string) *Error { return &Error{Status: 400, Code: code, Message: msg} }
+
+func badField(field, msg string) *Error {
+	return &Error{Status: 400, Code: "invalid_field", Message: field + ": " + msg}
+}
+
+func checkString(field, s string, max int, required bool) error {
+	switch {
+	case required && s == "":
+		return badField(field, "required")
+	case len(s) > max:
+		return badField(field, fmt.Sprintf("longer than %d bytes", max))
+	case !utf8.ValidString(s):
+		return badField(field, "not valid UTF-8")
+	}
+	return nil
+}
+
+func (r *challengeRequest) validate() error {
+	if err := checkString("site", r.Site, maxShort, true); err != nil {
+		return err
+	}
+	return checkString("url", r.URL, maxURL, true)
+}
+
+// validate checks every field against the protocol's limits.
+func (r *eventRequest) validate() error {
+	if err := checkString("token", r.Token, 256, true); err != nil {
+		return err
+	}
+	if r.N == nil {
+		return badField("n", "required")
+	}
+	if r.SolveMS < 0 || r.SolveMS > maxSolveMS {
+		return badField("solve_ms", "out of range")
+	}
+	if r.Seq < 1 || r.Seq > maxEventsPerPageLoad {
+		return badField("seq", fmt.Sprintf("must be 1..%d", maxEventsPerPageLoad))
+	}
+	if len(r.Events) == 0 || len(r.Events) > maxBatchEvents {
+		return badField("events", fmt.Sprintf("must hold 1..%d events", maxBatchEvents))
+	}
+	for i := range r.Events {
+		if err := r.Events[i].validate(fmt.Sprintf("events[%d]", i)); err != nil {
+			return err
+		}
+	}
+	if s := r.Signals; s != nil {
+		if len(s.Globals) > maxGlobals {
+			return badField("signals.globals", "too many")
+		}
+		for _, g := range s.Globals {
+			if err := checkString("signals.globals", g, maxShort, false); err != nil {
+				return err
+			}
+		}
+		if len(s.Win) != 0 && len(s.Win) != 4 {
+			return badField("signals.win", "want 4 numbers")
+		}
+	}
+	return nil
+}
+
+var checkNames = map[string]bool{"title": true, "description": true, "h1": true, "canonical": true, "lang": true, "viewport": true, "img_no_alt": true, "noindex": true}
+
+func (e *wireEvent) validate(at string) error {
+	if err := checkString(at+".url", e.URL, maxURL, true); err != nil {
+		return err
+	}
+	if e.T < 0 || e.T > maxEventOffsetMS {
+		return badField(at+".t", "out of range")
+	}
+	for field, s := range map[string]struct {
+		v   string
+		max int
+	}{"referrer": {e.Referrer, maxURL}, "title": {e.Title, maxTitle}, "lang": {e.Lang, maxShort}, "tz": {e.TZ, maxShort}, "href": {e.Href, maxURL}, "name": {e.Name, maxName}} {
+		if err := checkString(at+"."+field, s.v, s.max, false); err != nil {
+			return err
+		}
+	}
+	switch e.Type {
+	case "pageview":
+		if e.ScreenW < 0 || e.ScreenW > 100_000 {
+			return badField(at+".screen_w", "out of range")
+		}
+	case "engagement":
+		if e.MS < 0 || e.MS > maxEventOffsetMS {
+			return badField(at+".ms", "out of range")
+		}
+		if e.Scroll < 0 || e.Scroll > 100 {
+			return badField(at+".scroll", "must be 0..100")
+		}
+	case "custom":
+		if e.Name == "" {
+			return badField(at+".name", "required")
+		}
+		if len(e.Props) > maxProps {
+			return badField(at+".props", fmt.Sprintf("at most %d properties", maxProps))
+		}
+		for k, v := range e.Props {
+			if err := checkString(at+".props key", k, maxKey, true); err != nil {
+				return err
+			}
+			if err := checkString(at+".props["+k+"]", v, maxValue, false); err != nil {
+				return err
+			}
+		}
+	case "outbound", "download":
+		if e.Href == "" {
+			return badField(at+".href", "required")
+		}
+	case "vital":
+		switch e.Name {
+		case "TTFB", "FCP", "LCP", "INP", "CLS":
+		default:
+			return badField(at+".name", "unknown Web Vital")
+		}
+		if e.Value < 0 || e.Value > 10*60*1000 {
+			return badField(at+".value", "out of range")
+		}
+	case "dom_check":
+		if len(e.Checks) == 0 {
+			return badField(at+".checks", "required")
+		}
+		for k, v := range e.Checks {
+			if !checkNames[k] {
+				return badField(at+".checks", "unknown check "+k)
+			}
+			if v < 0 || v > 100_000 {
+				return badField(at+".checks."+k, "out of range")
+			}
+		}
+	default:
+		return badField(at+".type", "unknown event type")
+	}
+	return nil
+}
