@@ -31,12 +31,14 @@ const chromeUA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, lik
 // rig is a collector built by the production constructor on a real
 // ClickHouse, with two sites of one tenant.
 type rig struct {
-	t            *testing.T
-	cfg          storage.Config
-	st           *storage.Store
-	writer       *storage.Writer
-	h            *collector.Handler
-	app          interface{ Test(*http.Request, ...int) (*http.Response, error) }
+	t      *testing.T
+	cfg    storage.Config
+	st     *storage.Store
+	writer *storage.Writer
+	h      *collector.Handler
+	app    interface {
+		Test(*http.Request, ...int) (*http.Response, error)
+	}
 	siteA, siteB storage.Site
 	cancel       context.CancelFunc
 }
