@@ -47,20 +47,21 @@ type Deps struct {
 
 // Handler serves the collector's routes.
 type Handler struct {
-	cfg      Config
-	queue    EventQueue
-	db       Pinger
-	log      *slog.Logger
-	now      func() time.Time
-	keys     *abuse.Keyring
-	sites    *siteCache
-	rejects  *rejections
-	rejSink  RejectionSink
-	issuer   *abuse.Issuer
-	replay   *abuse.ReplayGuard
-	ua       *enrich.UAParser
-	geo      *enrich.GeoLookup
-	sessions *sessions
+	cfg       Config
+	queue     EventQueue
+	db        Pinger
+	log       *slog.Logger
+	now       func() time.Time
+	keys      *abuse.Keyring
+	sites     *siteCache
+	rejects   *rejections
+	rejSink   RejectionSink
+	issuer    *abuse.Issuer
+	replay    *abuse.ReplayGuard
+	ua        *enrich.UAParser
+	geo       *enrich.GeoLookup
+	sessions  *sessions
+	s2sNonces *nonces
 }
 
 // New returns the collector's handler. Call Start before serving and Close
@@ -80,14 +81,15 @@ func New(cfg Config, d Deps) (*Handler, error) {
 	}
 	return &Handler{
 		cfg: cfg, queue: d.Queue, db: d.DB, log: d.Log, now: now, keys: d.Keys,
-		sites:    newSiteCache(d.Sites, d.Log),
-		rejects:  newRejections(),
-		rejSink:  d.Rejections,
-		issuer:   abuse.NewIssuer(d.Keys, abuse.TokenConfig{TTL: cfg.TokenTTL}, now),
-		replay:   abuse.NewReplayGuard(abuse.ReplayConfig{}, now),
-		ua:       ua,
-		geo:      geo,
-		sessions: newSessions(1_000_000),
+		sites:     newSiteCache(d.Sites, d.Log),
+		rejects:   newRejections(),
+		rejSink:   d.Rejections,
+		issuer:    abuse.NewIssuer(d.Keys, abuse.TokenConfig{TTL: cfg.TokenTTL}, now),
+		replay:    abuse.NewReplayGuard(abuse.ReplayConfig{}, now),
+		ua:        ua,
+		geo:       geo,
+		sessions:  newSessions(1_000_000),
+		s2sNonces: newNonces(),
 	}, nil
 }
 
@@ -167,6 +169,7 @@ func (h *Handler) Register(r fiber.Router) {
 	r.Get("/s/v1.js", h.snippet)
 	r.Post("/api/challenge", h.challenge)
 	r.Post("/api/event", h.event)
+	r.Post("/api/v1/events", h.serverEvents)
 }
 
 func (h *Handler) healthz(c *fiber.Ctx) error {

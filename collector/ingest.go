@@ -236,15 +236,7 @@ func (h *Handler) buildEvents(site *storage.Site, req *eventRequest, v abuse.Ver
 			e.EngagementMS, e.ScrollDepth = uint32(we.MS), uint8(we.Scroll)
 		case "custom":
 			e.Name = we.Name
-			e.PropKeys = make([]string, 0, len(we.Props))
-			for k := range we.Props {
-				e.PropKeys = append(e.PropKeys, k)
-			}
-			slices.Sort(e.PropKeys)
-			e.PropValues = make([]string, len(e.PropKeys))
-			for j, k := range e.PropKeys {
-				e.PropValues[j] = we.Props[k]
-			}
+			e.PropKeys, e.PropValues = sortedProps(we.Props)
 		case "outbound", "download":
 			e.PropKeys, e.PropValues = []string{"url"}, []string{we.Href}
 		case "vital":
@@ -288,4 +280,19 @@ func domFindings(c map[string]int) []finding {
 	add(c["img_no_alt"] > 0, "img_no_alt", c["img_no_alt"])
 	add(c["noindex"] > 0, "noindex", 1)
 	return out
+}
+
+// sortedProps splits custom-event properties into parallel key and value
+// arrays, sorted by key so that equal events store equal rows.
+func sortedProps(props map[string]string) (keys, values []string) {
+	keys = make([]string, 0, len(props))
+	for k := range props {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	values = make([]string, len(keys))
+	for i, k := range keys {
+		values[i] = props[k]
+	}
+	return keys, values
 }

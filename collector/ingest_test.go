@@ -40,6 +40,7 @@ type rig struct {
 		Test(*http.Request, ...int) (*http.Response, error)
 	}
 	siteA, siteB storage.Site
+	keys         *abuse.Keyring
 	cancel       context.CancelFunc
 }
 
@@ -75,6 +76,7 @@ func newRig(t *testing.T) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
+	r.keys = keys
 	if r.h, err = collector.New(collector.DefaultConfig(), collector.Deps{Queue: r.writer, DB: st, Sites: st, Rejections: st, Keys: keys, Log: log}); err != nil {
 		t.Fatal(err)
 	}
@@ -278,5 +280,66 @@ func TestIngestEndToEnd(t *testing.T) {
 	sort.Strings(rej)
 	if strings.Join(rej, " ") != wantRej {
 		t.Fatalf("rejections %v, want %s", rej, wantRej)
+	}
+}
+
+func TestServerToServerEvents(t *testing.T) {
+	r := newRig(t)
+	secret := r.keys.SiteSecret(r.siteA.ID, r.siteA.SecretVersion)
+	body := `{"events":[{"name":"purchase","url":"https://acme.example/checkout","value":49.9,"props":{"order":"A-17"}}]}`
+	ts := fmt.Sprint(time.Now().Unix())
+	send := func(ts, nonce, sig, body string) (int, string) {
+		req := httptest.NewRequest("POST", "/api/v1/events", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Verity-Site", r.siteA.ID.String())
+		req.Header.Set("X-Verity-Timestamp", ts)
+		req.Header.Set("X-Verity-Nonce", nonce)
+		req.Header.Set("X-Verity-Signature", sig)
+		resp, err := r.app.Test(req, -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	nonce := "n-0123456789abcdef"
+	sig := collector.S2SSignature(secret, "POST", "/api/v1/events", ts, nonce, []byte(body))
+	if status, b := send(ts, nonce, sig, body); status != 202 || b != `{"accepted":1}` {
+		t.Fatalf("signed request: %d %s", status, b)
+	}
+	old := fmt.Sprint(time.Now().Add(-10 * time.Minute).Unix())
+	cases := []struct {
+		name, ts, nonce, sig, body string
+		status                     int
+		code                       string
+	}{
+		{"replayed nonce", ts, nonce, sig, body, 409, "replay"},
+		{"body changed", ts, "n-1111111111111111", collector.S2SSignature(secret, "POST", "/api/v1/events", ts, "n-1111111111111111", []byte(body)), strings.Replace(body, "49.9", "4990", 1), 401, "signature_invalid"},
+		{"old timestamp", old, "n-2222222222222222", collector.S2SSignature(secret, "POST", "/api/v1/events", old, "n-2222222222222222", []byte(body)), body, 401, "signature_expired"},
+		{"signed with another key", ts, "n-3333333333333333", collector.S2SSignature("sk_wrong", "POST", "/api/v1/events", ts, "n-3333333333333333", []byte(body)), body, 401, "signature_invalid"},
+		{"no signature", ts, "n-4444444444444444", "", body, 401, "signature_missing"},
+	}
+	for _, c := range cases {
+		status, b := send(c.ts, c.nonce, c.sig, c.body)
+		if status != c.status || !strings.Contains(b, `"code":"`+c.code+`"`) {
+			t.Errorf("%s: %d %s, want %d %s", c.name, status, b, c.status, c.code)
+		}
+	}
+	r.finish()
+	conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{r.cfg.Addr}, Auth: clickhouse.Auth{Database: r.cfg.Database}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	var name, ingest string
+	var verified uint8
+	var value float64
+	var n uint64
+	if err := conn.QueryRow(context.Background(), "SELECT any(name), any(ingest), any(verified), any(value), count() FROM events WHERE site_id = ?", r.siteA.ID).Scan(&name, &ingest, &verified, &value, &n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 || name != "purchase" || ingest != "server" || verified != 1 || value != 49.9 {
+		t.Fatalf("stored %d rows: %s %s verified=%d value=%g; want one verified purchase of 49.9", n, name, ingest, verified, value)
 	}
 }
