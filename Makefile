@@ -33,9 +33,11 @@ vulncheck:
 	.ci/vulncheck.sh
 
 # chDB (ClickHouse 26.x in-process) is fetched once into .cache/chdb.
+# Browser tests leave screenshots and the rows they saw in testdata/artifacts.
 unit:
-	lib=$$(.ci/fetch-chdb.sh); \
-	CHDB_LIB_PATH="$$lib" $(GO) test -tags chdb -race -timeout 20m -count=1 ./...
+	lib=$$(.ci/fetch-chdb.sh); mkdir -p testdata/artifacts; \
+	CHDB_LIB_PATH="$$lib" VERITY_TEST_ARTIFACTS="$$PWD/testdata/artifacts" \
+	$(GO) test -tags chdb -race -timeout 20m -count=1 ./...
 
 deps-run:
 	.ci/deps.sh run

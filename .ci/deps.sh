@@ -21,6 +21,7 @@ fi
 have clickhouse-client || have clickhouse || need+=(clickhouse-client)
 if [ "$purpose" = test ]; then
   have npm || need+=(npm)            # fetches chDB (ClickHouse 26.x) for the compatibility test
+  have chromium || need+=(chromium)  # browser tests: the snippet in a real headless browser
 fi
 
 if [ ${#need[@]} -eq 0 ]; then

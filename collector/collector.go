@@ -12,9 +12,11 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/compress"
 
 	"github.com/verityhq/verity/abuse"
 	"github.com/verityhq/verity/collector/enrich"
+	"github.com/verityhq/verity/script"
 	"github.com/verityhq/verity/storage"
 )
 
@@ -62,6 +64,9 @@ type Handler struct {
 	geo       *enrich.GeoLookup
 	sessions  *sessions
 	s2sNonces *nonces
+	checks    map[string]string // DOM checks named in every challenge answer
+	snippetJS []byte
+	etag      string
 }
 
 // New returns the collector's handler. Call Start before serving and Close
@@ -90,6 +95,9 @@ func New(cfg Config, d Deps) (*Handler, error) {
 		geo:       geo,
 		sessions:  newSessions(1_000_000),
 		s2sNonces: newNonces(),
+		checks:    script.DefaultChecks(),
+		snippetJS: script.V1(),
+		etag:      script.V1ETag(),
 	}, nil
 }
 
@@ -166,7 +174,7 @@ func proxyHeader(trusted []string) string {
 func (h *Handler) Register(r fiber.Router) {
 	r.Get("/healthz", h.healthz)
 	r.Get("/readyz", h.readyz)
-	r.Get("/s/v1.js", h.snippet)
+	r.Get("/s/v1.js", compress.New(compress.Config{Level: compress.LevelBestCompression}), h.snippet)
 	r.Post("/api/challenge", h.challenge)
 	r.Post("/api/event", h.event)
 	r.Post("/api/v1/events", h.serverEvents)
@@ -196,12 +204,20 @@ func (h *Handler) readyz(c *fiber.Ctx) error {
 	return c.JSON(status)
 }
 
-// snippet is a placeholder until the snippet lands (issue: collector and
-// snippet); it tells the page so rather than failing silently.
+// snippet serves the minified snippet, compressed by the route's
+// middleware, revalidated by ETag. It is public, static code, so any page
+// may load it, with Subresource Integrity too (which needs CORS: "*" is
+// right here, unlike on the API routes, which name the one allowed Origin).
 func (h *Handler) snippet(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderContentType, "text/javascript; charset=utf-8")
-	c.Set(fiber.HeaderCacheControl, "no-cache")
-	return c.SendString(`(function(){try{console.info("Verity: this collector serves a placeholder snippet; events are not collected yet.")}catch(e){}})();`)
+	c.Set(fiber.HeaderCacheControl, "public, max-age=3600, stale-while-revalidate=86400")
+	c.Set(fiber.HeaderETag, h.etag)
+	c.Set(fiber.HeaderAccessControlAllowOrigin, "*")
+	c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
+	if c.Get(fiber.HeaderIfNoneMatch) == h.etag {
+		return c.SendStatus(fiber.StatusNotModified)
+	}
+	return c.Send(h.snippetJS)
 }
 
 // Error is an API error with its HTTP status and stable code.

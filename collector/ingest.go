@@ -13,6 +13,7 @@ import (
 
 	"github.com/verityhq/verity/abuse"
 	"github.com/verityhq/verity/collector/enrich"
+	"github.com/verityhq/verity/script"
 	"github.com/verityhq/verity/storage"
 )
 
@@ -66,10 +67,12 @@ func allowCORS(c *fiber.Ctx, origin string) {
 }
 
 type challengeResponse struct {
-	V     int          `json:"v"`
-	Token string       `json:"token"`
-	TTL   int          `json:"ttl"`
-	PoW   powChallenge `json:"pow"`
+	V       int               `json:"v"`
+	Token   string            `json:"token"`
+	TTL     int               `json:"ttl"`
+	PoW     powChallenge      `json:"pow"`
+	Checks  map[string]string `json:"checks"`  // DOM check -> CSS selector
+	Globals string            `json:"globals"` // automation globals pattern
 }
 
 type powChallenge struct {
@@ -116,7 +119,9 @@ func (h *Handler) challenge(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	return c.JSON(challengeResponse{
 		V: 1, Token: token, TTL: int(claims.TTL / time.Second),
-		PoW: powChallenge{Max: claims.PowMax, Target: hex.EncodeToString(claims.PowTarget[:]), PLID: hex.EncodeToString(claims.PageLoadID[:])},
+		PoW:     powChallenge{Max: claims.PowMax, Target: hex.EncodeToString(claims.PowTarget[:]), PLID: hex.EncodeToString(claims.PageLoadID[:])},
+		Checks:  h.checks,
+		Globals: script.AutomationGlobals,
 	})
 }
 
@@ -211,14 +216,8 @@ func (h *Handler) buildEvents(site *storage.Site, req *eventRequest, v abuse.Ver
 	for i := range req.Events {
 		we := &req.Events[i]
 		e := base
-		// Server clock: the token's issue time plus the event's offset,
-		// never later than now. A re-sent event gets the same time, so it
-		// lands on the same day and deduplicates by id.
-		e.TS = v.IssuedAt.Add(time.Duration(we.T) * time.Millisecond)
-		if e.TS.After(now) {
-			e.TS = now
-		}
-		e.TS = e.TS.Truncate(time.Second)
+		// The server's clock; the snippet sends no client times at all.
+		e.TS = now.Truncate(time.Second)
 		e.SessionID = h.sessions.session(visitor, e.TS)
 		e.Type = we.Type
 		if page, err := enrich.ParsePage(we.URL); err == nil {
@@ -261,24 +260,28 @@ type finding struct {
 	count int
 }
 
-// domFindings turns the snippet's page counts into findings: "checked"
-// (one per page, the denominator), then one row per problem.
-func domFindings(c map[string]int) []finding {
+// domFindings turns the snippet's [matches, length] per check into
+// findings: "checked" (one per page, the denominator), then one row per
+// problem with its count.
+func domFindings(c map[string][]int) []finding {
+	matches := func(k string) int { return c[k][0] }
+	length := func(k string) int { return c[k][1] }
 	out := []finding{{"checked", 1}}
 	add := func(bad bool, name string, n int) {
 		if bad {
 			out = append(out, finding{name, n})
 		}
 	}
-	add(c["title"] == 0, "missing_title", 1)
-	add(c["title"] > 60, "long_title", c["title"])
-	add(c["description"] == 0, "missing_description", 1)
-	add(c["h1"] != 1, "h1_count", c["h1"])
-	add(c["canonical"] == 0, "missing_canonical", 1)
-	add(c["lang"] == 0, "missing_lang", 1)
-	add(c["viewport"] == 0, "missing_viewport", 1)
-	add(c["img_no_alt"] > 0, "img_no_alt", c["img_no_alt"])
-	add(c["noindex"] > 0, "noindex", 1)
+	add(matches("title") == 0 || length("title") == 0, "missing_title", 1)
+	add(length("title") > 60, "long_title", length("title"))
+	add(matches("description") == 0 || length("description") == 0, "missing_description", 1)
+	add(length("description") > 160, "long_description", length("description"))
+	add(matches("h1") != 1, "h1_count", matches("h1"))
+	add(matches("canonical") == 0, "missing_canonical", 1)
+	add(matches("lang") == 0, "missing_lang", 1)
+	add(matches("viewport") == 0, "missing_viewport", 1)
+	add(matches("img_no_alt") > 0, "img_no_alt", matches("img_no_alt"))
+	add(matches("noindex") > 0, "noindex", 1)
 	return out
 }
 

@@ -7,22 +7,24 @@ import (
 	"fmt"
 	"io"
 	"unicode/utf8"
+
+	"github.com/verityhq/verity/script"
 )
 
 // The wire format is documented in docs/protocol.md and pinned by the
-// snippet's golden payloads (script/testdata/golden). These limits mirror
-// the snippet's (script/src/verity.js); the server enforces them.
+// snippet's golden payloads (script/testdata/golden); the limits are the
+// script package's, which a test there keeps equal to the snippet's.
 const (
-	maxEventsPerPageLoad = 200
-	maxBatchEvents       = 50
-	maxURL               = 2048
-	maxTitle             = 256
-	maxShort             = 64
-	maxName              = 64
-	maxProps             = 10
-	maxKey               = 64
-	maxValue             = 256
-	maxGlobals           = 8
+	maxEventsPerPageLoad = script.MaxEventsPerToken
+	maxBatchEvents       = script.MaxEventsPerBatch
+	maxURL               = script.MaxURLLen
+	maxTitle             = script.MaxTitleLen
+	maxShort             = script.MaxShortLen
+	maxName              = script.MaxNameLen
+	maxProps             = script.MaxProps
+	maxKey               = script.MaxPropKeyLen
+	maxValue             = script.MaxPropValueLen
+	maxGlobals           = script.MaxGlobals
 	maxSolveMS           = 10 * 60 * 1000
 	maxEventOffsetMS     = 24 * 60 * 60 * 1000
 )
@@ -46,7 +48,6 @@ type eventRequest struct {
 type wireEvent struct {
 	Type     string            `json:"type"`
 	URL      string            `json:"url"`
-	T        float64           `json:"t"` // ms since the page's time origin
 	Referrer string            `json:"referrer"`
 	Title    string            `json:"title"`
 	ScreenW  int               `json:"screen_w"`
@@ -58,17 +59,16 @@ type wireEvent struct {
 	Props    map[string]string `json:"props"`
 	Href     string            `json:"href"`
 	Value    float64           `json:"value"`
-	Checks   map[string]int    `json:"checks"`
+	Checks   map[string][]int  `json:"checks"` // check -> [matches, length of the first match's content or text]
 }
 
 type wireSignals struct {
-	Webdriver  bool     `json:"webdriver"`
-	Globals    []string `json:"globals"`
-	Langs      int      `json:"langs"`
-	GL         bool     `json:"gl"`
-	Win        []int    `json:"win"`
-	Plugins    int      `json:"plugins"`
-	UAMismatch bool     `json:"ua_mismatch"`
+	Webdriver bool     `json:"webdriver"`
+	Globals   []string `json:"globals"`
+	Langs     int      `json:"langs"`
+	SoftGL    bool     `json:"sw_gl"`
+	Win       []int    `json:"win"`
+	Plugins   int      `json:"plugins"`
 }
 
 // decodeStrict decodes exactly one JSON value into v: unknown fields,
@@ -106,10 +106,10 @@ func checkString(field, s string, max int, required bool) error {
 	switch {
 	case required && s == "":
 		return badField(field, "required")
-	case len(s) > max:
-		return badField(field, fmt.Sprintf("longer than %d bytes", max))
 	case !utf8.ValidString(s):
 		return badField(field, "not valid UTF-8")
+	case len(s) > max && utf8.RuneCountInString(s) > max: // the limits count code points
+		return badField(field, fmt.Sprintf("longer than %d characters", max))
 	}
 	return nil
 }
@@ -159,14 +159,18 @@ func (r *eventRequest) validate() error {
 	return nil
 }
 
-var checkNames = map[string]bool{"title": true, "description": true, "h1": true, "canonical": true, "lang": true, "viewport": true, "img_no_alt": true, "noindex": true}
+// checkNames are the DOM checks the challenge answer asks for.
+var checkNames = func() map[string]bool {
+	m := map[string]bool{}
+	for k := range script.DefaultChecks() {
+		m[k] = true
+	}
+	return m
+}()
 
 func (e *wireEvent) validate(at string) error {
 	if err := checkString(at+".url", e.URL, maxURL, true); err != nil {
 		return err
-	}
-	if e.T < 0 || e.T > maxEventOffsetMS {
-		return badField(at+".t", "out of range")
 	}
 	for field, s := range map[string]struct {
 		v   string
@@ -224,8 +228,8 @@ func (e *wireEvent) validate(at string) error {
 			if !checkNames[k] {
 				return badField(at+".checks", "unknown check "+k)
 			}
-			if v < 0 || v > 100_000 {
-				return badField(at+".checks."+k, "out of range")
+			if len(v) != 2 || v[0] < 0 || v[0] > 100_000 || v[1] < 0 || v[1] > 100_000 {
+				return badField(at+".checks."+k, "want [matches, length]")
 			}
 		}
 	default:

@@ -107,7 +107,8 @@ func cmdDev(ctx context.Context, e env, args []string) error {
 	demoApp := fiber.New(fiber.Config{DisableStartupMessage: true})
 	demoApp.Get("/", func(c *fiber.Ctx) error {
 		c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
-		tag := snippetTag(cfg, demo.site.PublicKey)
+		// data-localhost: the snippet ignores localhost pages unless told.
+		tag := strings.Replace(snippetTag(cfg, demo.site.PublicKey), "></script>", ` data-localhost="true"></script>`, 1)
 		// The tag is ours (a key from our database), so it may go into the
 		// page as HTML; it is also shown, escaped, as text.
 		return demoPage.Execute(c, map[string]any{"Snippet": template.HTML(tag), "SnippetText": tag})

@@ -99,7 +99,7 @@ func TestDevEndToEnd(t *testing.T) {
 		return resp.StatusCode, string(b)
 	}
 	status, page := get("http://127.0.0.1:" + strconv.Itoa(ports["demo"]) + "/")
-	tag := regexp.MustCompile(`<script defer src="http://localhost:` + strconv.Itoa(ports["collector"]) + `/s/v1.js" data-site="pk_[a-z0-9]+"></script>`)
+	tag := regexp.MustCompile(`<script defer src="http://localhost:` + strconv.Itoa(ports["collector"]) + `/s/v1.js" data-site="pk_[a-z0-9]+" data-localhost="true"></script>`)
 	if status != 200 || !tag.MatchString(page) {
 		t.Fatalf("demo page = %d, want it to embed the demo site's snippet tag:\n%s", status, page)
 	}
