@@ -9,10 +9,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/compress"
+	"github.com/gofiber/fiber/v2/middleware/limiter"
+	"github.com/google/uuid"
 
 	"github.com/verityhq/verity/abuse"
 	"github.com/verityhq/verity/collector/enrich"
@@ -175,8 +178,8 @@ func (h *Handler) Register(r fiber.Router) {
 	r.Get("/healthz", h.healthz)
 	r.Get("/readyz", h.readyz)
 	r.Get("/s/v1.js", compress.New(compress.Config{Level: compress.LevelBestCompression}), h.snippet)
-	r.Post("/api/challenge", h.challenge)
-	r.Post("/api/event", h.event)
+	r.Post("/api/challenge", h.rateLimit(1), h.challenge)
+	r.Post("/api/event", h.rateLimit(10), h.event)
 	r.Post("/api/v1/events", h.serverEvents)
 }
 
@@ -218,6 +221,39 @@ func (h *Handler) snippet(c *fiber.Ctx) error {
 		return c.SendStatus(fiber.StatusNotModified)
 	}
 	return c.Send(h.snippetJS)
+}
+
+// rateLimit caps requests per client network (Fiber's limiter, keyed by
+// the /24 or /48 prefix so one host cannot dodge it by rotating addresses
+// within its block) at factor × collector.challenge_rate per minute.
+func (h *Handler) rateLimit(factor int) fiber.Handler {
+	if h.cfg.ChallengeRate == 0 {
+		return func(c *fiber.Ctx) error { return c.Next() }
+	}
+	return limiter.New(limiter.Config{
+		Max:        h.cfg.ChallengeRate * factor,
+		Expiration: time.Minute,
+		KeyGenerator: func(c *fiber.Ctx) string {
+			return networkOf(clientIP(c))
+		},
+		LimitReached: func(c *fiber.Ctx) error {
+			allowCORS(c, c.Get(fiber.HeaderOrigin))
+			return h.reject(uuid.Nil, "rate_limited", &Error{Status: fiber.StatusTooManyRequests, Code: "rate_limited", Message: "too many requests from this network; slow down"})
+		},
+	})
+}
+
+// networkOf is the client's /24 (IPv4) or /48 (IPv6) prefix.
+func networkOf(ip netip.Addr) string {
+	bits := 48
+	if ip.Is4() {
+		bits = 24
+	}
+	p, err := ip.Prefix(bits)
+	if err != nil {
+		return "invalid"
+	}
+	return p.String()
 }
 
 // Error is an API error with its HTTP status and stable code.

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/gofiber/fiber/v2"
@@ -111,4 +113,73 @@ func newTestHandler(t *testing.T, d Deps) *Handler {
 		t.Fatal(err)
 	}
 	return h
+}
+
+// Over the per-network rate, a client gets 429 with Retry-After, counted.
+func TestChallengeRateLimit(t *testing.T) {
+	sink := &fakeRejectionSink{}
+	h := newTestHandler(t, Deps{Queue: fakeQueue{}, DB: fakeDB{}, Rejections: sink})
+	h.cfg.ChallengeRate = 3
+	// app.Test's peer is 0.0.0.0: trusting it as a proxy lets the test name
+	// client addresses in X-Forwarded-For, as a real reverse proxy would.
+	h.cfg.TrustedProxies = []string{"0.0.0.0"}
+	app := h.App()
+	send := func(ip string) *http.Response {
+		req := httptest.NewRequest("POST", "/api/challenge", strings.NewReader(`{"site":"pk_none","url":"https://a.example/"}`))
+		req.Header.Set("Content-Type", "text/plain")
+		req.Header.Set("X-Forwarded-For", ip)
+		resp, err := app.Test(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	for i := 0; i < 3; i++ {
+		if resp := send("198.51.100.7"); resp.StatusCode != 404 {
+			t.Fatalf("request %d: %d, want 404 (unknown site) under the limit", i+1, resp.StatusCode)
+		}
+	}
+	resp := send("198.51.100.99") // same /24
+	if resp.StatusCode != 429 || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("4th request from the same /24: %d Retry-After=%q, want 429 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	body, _ := io.ReadAll(resp.Body)
+	if !strings.Contains(string(body), `"code":"rate_limited"`) {
+		t.Fatalf("429 body %s", body)
+	}
+	if resp := send("203.0.113.5"); resp.StatusCode != 404 {
+		t.Fatalf("another network: %d, want its own budget", resp.StatusCode)
+	}
+	if err := h.rejects.flush(context.Background(), sink); err != nil {
+		t.Fatal(err)
+	}
+	var limited uint64
+	for _, r := range sink.got {
+		if r.Reason == "rate_limited" {
+			limited += r.Count
+		}
+	}
+	if limited != 1 {
+		t.Fatalf("rate_limited counted %d times, want 1", limited)
+	}
+}
+
+// Without a trusted proxy, X-Forwarded-For is the client's word and is
+// ignored: a spoofed header cannot buy a fresh rate budget.
+func TestForwardedForIgnoredWithoutTrustedProxy(t *testing.T) {
+	h := newTestHandler(t, Deps{Queue: fakeQueue{}, DB: fakeDB{}})
+	h.cfg.ChallengeRate = 1
+	app := h.App()
+	for i, ip := range []string{"198.51.100.1", "203.0.113.1"} {
+		req := httptest.NewRequest("POST", "/api/challenge", strings.NewReader(`{"site":"pk_none","url":"https://a.example/"}`))
+		req.Header.Set("Content-Type", "text/plain")
+		req.Header.Set("X-Forwarded-For", ip)
+		resp, err := app.Test(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := []int{404, 429}[i]; resp.StatusCode != want {
+			t.Fatalf("request %d with X-Forwarded-For %s: %d, want %d", i+1, ip, resp.StatusCode, want)
+		}
+	}
 }

@@ -30,6 +30,11 @@ type Config struct {
 	UACacheSize int `yaml:"ua_cache_size"`
 	// TokenTTL is how long a page-load token is valid. Default 30m.
 	TokenTTL time.Duration `yaml:"token_ttl"`
+	// ChallengeRate caps page-load challenges per client network (/24 for
+	// IPv4, /48 for IPv6) per minute; event batches are capped at ten times
+	// that. Over the cap: 429 with Retry-After. 0 turns the limit off.
+	// Default 120.
+	ChallengeRate int `yaml:"challenge_rate"`
 	// SiteRefresh is how often sites (keys, allowed origins) are reloaded
 	// from ClickHouse; a change takes effect within it. Default 5s.
 	SiteRefresh time.Duration `yaml:"site_refresh"`
@@ -38,7 +43,7 @@ type Config struct {
 // DefaultConfig returns the documented defaults.
 func DefaultConfig() Config {
 	return Config{Listen: "127.0.0.1:8080", PublicURL: "http://localhost:8080", BodyLimit: 64 << 10,
-		UACacheSize: 10_000, TokenTTL: 30 * time.Minute, SiteRefresh: 5 * time.Second}
+		UACacheSize: 10_000, TokenTTL: 30 * time.Minute, SiteRefresh: 5 * time.Second, ChallengeRate: 120}
 }
 
 // Validate reports every problem at once.
@@ -65,6 +70,9 @@ func (c Config) Validate() error {
 	}
 	if c.TokenTTL < time.Minute || c.TokenTTL > abuse.MaxTokenTTL {
 		errs = append(errs, fmt.Errorf("collector.token_ttl: must be between 1m and %s", abuse.MaxTokenTTL))
+	}
+	if c.ChallengeRate < 0 {
+		errs = append(errs, errors.New("collector.challenge_rate: must be 0 (off) or positive"))
 	}
 	if c.SiteRefresh < time.Second {
 		errs = append(errs, errors.New("collector.site_refresh: must be at least 1s"))
