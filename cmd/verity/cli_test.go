@@ -8,6 +8,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +19,7 @@ import (
 	"github.com/verityhq/verity/abuse"
 	"github.com/verityhq/verity/cmd/verity/internal/config"
 	"github.com/verityhq/verity/dashboard/password"
+	"github.com/verityhq/verity/script"
 	"github.com/verityhq/verity/storage"
 	"github.com/verityhq/verity/storage/chtest"
 )
@@ -311,5 +314,26 @@ func TestServeAndShutdown(t *testing.T) {
 	}
 	if _, err := http.Get("http://" + a["collector"] + "/healthz"); err == nil {
 		t.Fatal("collector still answers after shutdown")
+	}
+}
+
+func TestSnippetExport(t *testing.T) {
+	c := &cli{t: t, env: map[string]string{}}
+	dir := t.TempDir()
+	out, _ := c.mustRun("", "snippet", "export", dir)
+	if !strings.Contains(out, script.V1SRI()) || !strings.Contains(out, script.VersionedName()) {
+		t.Fatalf("output lacks the SRI and file name:\n%s", out)
+	}
+	for _, name := range []string{"v1.js", script.VersionedName(), "sri.json"} {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil || len(b) == 0 {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if name != "sri.json" && string(b) != string(script.V1()) {
+			t.Fatalf("%s differs from the embedded snippet", name)
+		}
+	}
+	if _, _, err := c.run("", "snippet", "export"); !isUsage(err) {
+		t.Fatalf("no folder: err = %v, want a usage error", err)
 	}
 }
