@@ -86,7 +86,7 @@ func TestInternalErrorsAreNotShown(t *testing.T) {
 
 // newTestHandler builds the production handler with test keys, a quiet log
 // and no sites unless d names a source.
-func newTestHandler(t *testing.T, d Deps) *Handler {
+func newTestHandler(t testing.TB, d Deps) *Handler {
 	t.Helper()
 	if d.Keys == nil {
 		master := make([]byte, 32)
