@@ -47,36 +47,31 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	return &Store{conn: conn, db: conn, cfg: cfg, dialect: d}, nil
 }
 
-// CreateDatabase creates cfg.Database if it does not exist. It connects
-// without selecting a database, since the handshake fails for a missing one.
+// CreateDatabase creates cfg.Database if it does not exist.
 func CreateDatabase(ctx context.Context, cfg Config) error {
-	conn, err := dial(ctx, cfg, "")
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	// The name was checked by Config.Validate: identifiers cannot be bound.
-	if !isIdentifier(cfg.Database) {
-		return fmt.Errorf("storage: invalid database name %q", cfg.Database)
-	}
-	if err := conn.Exec(ctx, "CREATE DATABASE IF NOT EXISTS "+cfg.Database); err != nil {
-		return fmt.Errorf("storage: create database %s: %w", cfg.Database, err)
-	}
-	return nil
+	return databaseDDL(ctx, cfg, "CREATE DATABASE IF NOT EXISTS ")
 }
 
 // DropDatabase removes cfg.Database and everything in it. Tests use it.
 func DropDatabase(ctx context.Context, cfg Config) error {
+	return databaseDDL(ctx, cfg, "DROP DATABASE IF EXISTS ")
+}
+
+// databaseDDL runs a statement about cfg.Database itself. It connects
+// without selecting a database, since the handshake fails for a missing
+// one. Identifiers cannot be bound, so the name must pass isIdentifier
+// (Config.Validate checks it too).
+func databaseDDL(ctx context.Context, cfg Config, stmt string) error {
+	if !isIdentifier(cfg.Database) {
+		return fmt.Errorf("storage: invalid database name %q", cfg.Database)
+	}
 	conn, err := dial(ctx, cfg, "")
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	if !isIdentifier(cfg.Database) {
-		return fmt.Errorf("storage: invalid database name %q", cfg.Database)
-	}
-	if err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+cfg.Database); err != nil {
-		return fmt.Errorf("storage: drop database %s: %w", cfg.Database, err)
+	if err := conn.Exec(ctx, stmt+cfg.Database); err != nil {
+		return fmt.Errorf("storage: %s%s: %w", strings.ToLower(stmt), cfg.Database, err)
 	}
 	return nil
 }
