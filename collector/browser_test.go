@@ -21,7 +21,7 @@ import (
 
 // chromium finds Debian's headless browser; `make test` installs it. The
 // browser test fails, never skips, when it is missing.
-func chromium(t *testing.T) string {
+func chromium(t testing.TB) string {
 	for _, p := range []string{"chromium", "/usr/bin/chromium", "chromium-browser"} {
 		if path, err := exec.LookPath(p); err == nil {
 			return path
@@ -31,7 +31,7 @@ func chromium(t *testing.T) string {
 	return ""
 }
 
-func listen(t *testing.T) net.Listener {
+func listen(t testing.TB) net.Listener {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -31,7 +31,7 @@ const chromeUA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, lik
 // rig is a collector built by the production constructor on a real
 // ClickHouse, with two sites of one tenant.
 type rig struct {
-	t      *testing.T
+	t      testing.TB
 	cfg    storage.Config
 	st     *storage.Store
 	writer *storage.Writer
@@ -44,10 +44,10 @@ type rig struct {
 	cancel       context.CancelFunc
 }
 
-func newRig(t *testing.T) *rig { return newRigWith(t, nil) }
+func newRig(t testing.TB) *rig { return newRigWith(t, nil) }
 
 // newRigWith lets a test change the two sites before they are stored.
-func newRigWith(t *testing.T, edit func(a, b *storage.Site)) *rig {
+func newRigWith(t testing.TB, edit func(a, b *storage.Site)) *rig {
 	t.Helper()
 	cfg := chtest.Config(t)
 	st := chtest.StoreFor(t, cfg)
