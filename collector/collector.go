@@ -15,6 +15,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/compress"
 	"github.com/gofiber/fiber/v2/middleware/limiter"
+	"github.com/gofiber/fiber/v2/middleware/recover"
 	"github.com/google/uuid"
 
 	"github.com/verityhq/verity/abuse"
@@ -160,6 +161,9 @@ func (h *Handler) App() *fiber.App {
 		EnableTrustedProxyCheck: len(h.cfg.TrustedProxies) > 0,
 		TrustedProxies:          h.cfg.TrustedProxies,
 	})
+	// A panic in a handler becomes a 500 (logged by errorHandler), not a
+	// dead collector.
+	app.Use(recover.New())
 	h.Register(app)
 	return app
 }

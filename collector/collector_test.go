@@ -82,6 +82,15 @@ func TestInternalErrorsAreNotShown(t *testing.T) {
 	if resp.StatusCode != 500 || body.Error.Code != "internal" || body.Error.Message != "internal error" {
 		t.Fatalf("got %d %+v, want 500 internal/internal error", resp.StatusCode, body)
 	}
+	// A panicking handler is a 500 too, and the collector lives on.
+	app.Get("/panic", func(*fiber.Ctx) error { panic("boom") })
+	resp, err = app.Test(httptest.NewRequest("GET", "/panic", nil))
+	if err != nil || resp.StatusCode != 500 {
+		t.Fatalf("panic: %v %v, want a 500", resp, err)
+	}
+	if resp, err := app.Test(httptest.NewRequest("GET", "/healthz", nil)); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("after a panic /healthz = %v %v", resp, err)
+	}
 }
 
 // newTestHandler builds the production handler with test keys, a quiet log

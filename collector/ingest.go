@@ -30,7 +30,7 @@ const (
 const maxChallengeBody = 4096
 
 // reject counts a hard rejection and returns the error to answer with.
-func (h *Handler) reject(site uuid.UUID, reason string, err *Error) error {
+func (h *Handler) reject(site uuid.UUID, reason string, err error) error {
 	h.rejects.inc(site, reason, h.now())
 	return err
 }
@@ -87,7 +87,7 @@ func (h *Handler) challenge(c *fiber.Ctx) error {
 	origin := c.Get(fiber.HeaderOrigin)
 	allowCORS(c, origin)
 	if err := requireTextBody(c); err != nil {
-		return h.reject(uuid.Nil, reasonMalformed, err.(*Error))
+		return h.reject(uuid.Nil, reasonMalformed, err)
 	}
 	body := c.Body()
 	if len(body) > maxChallengeBody {
@@ -95,10 +95,10 @@ func (h *Handler) challenge(c *fiber.Ctx) error {
 	}
 	var req challengeRequest
 	if err := decodeStrict(body, &req); err != nil {
-		return h.reject(uuid.Nil, reasonMalformed, err.(*Error))
+		return h.reject(uuid.Nil, reasonMalformed, err)
 	}
 	if err := req.validate(); err != nil {
-		return h.reject(uuid.Nil, reasonMalformed, err.(*Error))
+		return h.reject(uuid.Nil, reasonMalformed, err)
 	}
 	site, ok := h.sites.byPublicKey(req.Site)
 	if !ok {
@@ -132,14 +132,14 @@ func (h *Handler) event(c *fiber.Ctx) error {
 	origin := c.Get(fiber.HeaderOrigin)
 	allowCORS(c, origin)
 	if err := requireTextBody(c); err != nil {
-		return h.reject(uuid.Nil, reasonMalformed, err.(*Error))
+		return h.reject(uuid.Nil, reasonMalformed, err)
 	}
 	var req eventRequest
 	if err := decodeStrict(c.Body(), &req); err != nil {
-		return h.reject(uuid.Nil, reasonMalformed, err.(*Error))
+		return h.reject(uuid.Nil, reasonMalformed, err)
 	}
 	if err := req.validate(); err != nil {
-		return h.reject(uuid.Nil, reasonMalformed, err.(*Error))
+		return h.reject(uuid.Nil, reasonMalformed, err)
 	}
 	siteID, ok := abuse.PeekSiteID(req.Token)
 	if !ok {

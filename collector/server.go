@@ -109,7 +109,7 @@ func (h *Handler) serverEvents(c *fiber.Ctx) error {
 	}
 	var req s2sRequest
 	if err := decodeStrict(c.Body(), &req); err != nil {
-		return h.reject(site.ID, reasonMalformed, err.(*Error))
+		return h.reject(site.ID, reasonMalformed, err)
 	}
 	if len(req.Events) == 0 || len(req.Events) > maxS2SEvents {
 		return h.reject(site.ID, reasonMalformed, badField("events", fmt.Sprintf("must hold 1..%d events", maxS2SEvents)))
@@ -121,7 +121,7 @@ func (h *Handler) serverEvents(c *fiber.Ctx) error {
 	for i, se := range req.Events {
 		we := wireEvent{Type: "custom", URL: se.URL, Name: se.Name, Props: se.Props, Value: se.Value}
 		if err := we.validate(fmt.Sprintf("events[%d]", i)); err != nil {
-			return h.reject(site.ID, reasonMalformed, err.(*Error))
+			return h.reject(site.ID, reasonMalformed, err)
 		}
 		e := storage.Event{SiteID: site.ID, TS: time.Unix(sec, 0).UTC(), PageLoadID: uuid.UUID(plid[:16]), Type: "custom", Name: se.Name,
 			Value: se.Value, Verified: true, Verdict: abuse.VerdictOK, Ingest: "server"}
