@@ -1,0 +1,73 @@
+package collector
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/google/uuid"
+
+	"github.com/verityhq/verity/abuse"
+	"github.com/verityhq/verity/storage"
+)
+
+type busyQueue struct{}
+
+func (busyQueue) Enqueue(...storage.Event) error { return storage.ErrBusy }
+func (busyQueue) SpoolNearlyFull() bool          { return true }
+
+// A full ingest queue answers 503 with Retry-After; nothing is accepted.
+func TestQueueFullIs503(t *testing.T) {
+	site := storage.Site{ID: uuid.New(), PublicKey: "pk_busy", AllowedOrigins: []string{"https://a.example"}}
+	h := newTestHandler(t, Deps{Queue: busyQueue{}, DB: fakeDB{}, Sites: &fakeSites{sites: []storage.Site{site}}})
+	if err := h.sites.refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	const ua = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36"
+	token, claims, err := h.issuer.Issue(abuse.IssueRequest{SiteID: site.ID, UserAgent: ua, Origin: "https://a.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, _ := abuse.SolvePoW(claims)
+	body := fmt.Sprintf(`{"token":%q,"n":%d,"solve_ms":1,"seq":1,"events":[{"type":"pageview","url":"https://a.example/"}]}`, token, n)
+	req := httptest.NewRequest("POST", "/api/event", strings.NewReader(body))
+	req.Header.Set("Content-Type", "text/plain")
+	req.Header.Set("Origin", "https://a.example")
+	req.Header.Set("User-Agent", ua)
+	resp, err := h.App().Test(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 503 || resp.Header.Get("Retry-After") != "5" || !strings.Contains(string(b), `"code":"busy"`) {
+		t.Fatalf("queue full: %d Retry-After=%q %s; want 503, Retry-After 5, code busy", resp.StatusCode, resp.Header.Get("Retry-After"), b)
+	}
+}
+
+// A body over collector.body_limit is refused with a JSON 413 before it is
+// read into memory. Over a real connection: app.Test hides this case.
+func TestOversizedBodyIs413(t *testing.T) {
+	h := newTestHandler(t, Deps{Queue: fakeQueue{}, DB: fakeDB{}})
+	app := h.App()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = app.Listener(ln) }()
+	defer app.Shutdown()
+	big := strings.Repeat("x", DefaultConfig().BodyLimit+1)
+	resp, err := http.Post("http://"+ln.Addr().String()+"/api/event", "text/plain", strings.NewReader(big))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 413 || !strings.Contains(string(b), `"code":"body_too_large"`) {
+		t.Fatalf("oversized body: %d %s; want 413 body_too_large", resp.StatusCode, b)
+	}
+}
