@@ -18,11 +18,12 @@ const (
 // its events. The full scorer (weights, network class, velocity, clusters)
 // builds on this; these are the signals the ingest path has today.
 type Signals struct {
-	DeclaredBot       bool // the UA is a declared crawler (uap-go's Spider family)
-	Webdriver         bool // the snippet saw navigator.webdriver
-	AutomationGlobals int  // automation globals the snippet saw (__nightmare, cdc_, ...)
-	HeadlessUA        bool // HeadlessChrome / PhantomJS in the UA
-	IPPrefixChanged   bool // the token was issued to another /24 or /48
+	DeclaredBot         bool // the UA is a declared crawler (uap-go's Spider family)
+	Webdriver           bool // the snippet saw navigator.webdriver
+	AutomationGlobals   int  // automation globals the snippet saw (__nightmare, cdc_, ...)
+	HeadlessUA          bool // HeadlessChrome / PhantomJS in the UA
+	IPPrefixChanged     bool // the token was issued to another /24 or /48
+	ClientHintsMismatch bool // Sec-CH-UA disagrees with the User-Agent
 }
 
 // Result is a score 0..100 with its verdict, class and reason codes.
@@ -54,6 +55,9 @@ func Score(s Signals) Result {
 	}
 	if s.HeadlessUA {
 		add(80, "headless_ua")
+	}
+	if s.ClientHintsMismatch {
+		add(40, "ua_client_hints_mismatch")
 	}
 	if s.IPPrefixChanged {
 		add(10, "ip_prefix_changed")

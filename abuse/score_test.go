@@ -15,6 +15,7 @@ func TestScore(t *testing.T) {
 		{"phone changed network", Signals{IPPrefixChanged: true}, Result{Score: 10, Verdict: VerdictOK, Reasons: []string{"ip_prefix_changed"}}},
 		{"declared bot", Signals{DeclaredBot: true}, Result{Score: 100, Verdict: VerdictInvalid, Class: ClassDeclaredCrawler, Reasons: []string{"declared_bot"}}},
 		{"webdriver", Signals{Webdriver: true}, Result{Score: 80, Verdict: VerdictInvalid, Class: ClassAutomation, Reasons: []string{"webdriver"}}},
+		{"client hints disagree", Signals{ClientHintsMismatch: true}, Result{Score: 40, Verdict: VerdictSuspect, Reasons: []string{"ua_client_hints_mismatch"}}},
 		{"headless and globals, capped", Signals{HeadlessUA: true, AutomationGlobals: 2, IPPrefixChanged: true}, Result{Score: 100, Verdict: VerdictInvalid, Class: ClassAutomation, Reasons: []string{"automation_globals", "headless_ua", "ip_prefix_changed"}}},
 	}
 	for _, c := range cases {

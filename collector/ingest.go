@@ -165,7 +165,7 @@ func (h *Handler) event(c *fiber.Ctx) error {
 		}
 		return h.rejectVerify(site.ID, err)
 	}
-	events := h.buildEvents(site, &req, verified, ip, ua)
+	events := h.buildEvents(site, &req, verified, ip, ua, c.Get("Sec-CH-UA"))
 	if err := h.queue.Enqueue(events...); err != nil {
 		if errors.Is(err, storage.ErrBusy) || errors.Is(err, storage.ErrClosed) {
 			c.Set(fiber.HeaderRetryAfter, "5")
@@ -195,13 +195,14 @@ func (h *Handler) rejectVerify(site uuid.UUID, err error) error {
 
 // buildEvents turns a verified batch into rows. Everything about the page
 // load (browser, place, visitor, session, score) is worked out once.
-func (h *Handler) buildEvents(site *storage.Site, req *eventRequest, v abuse.Verified, ip netip.Addr, ua string) []storage.Event {
+func (h *Handler) buildEvents(site *storage.Site, req *eventRequest, v abuse.Verified, ip netip.Addr, ua, secCHUA string) []storage.Event {
 	now := h.now().UTC()
 	agent := h.ua.Parse(ua)
 	geo := h.geo.Lookup(ip)
 	visitor := visitorID(h.keys.VisitorSalt(abuse.Day(now)), site.ID, ip, ua)
 	sig := abuse.Signals{DeclaredBot: agent.Bot || v.Tier == abuse.TierDeclaredBot, IPPrefixChanged: v.IPPrefixChanged,
-		HeadlessUA: strings.Contains(ua, "HeadlessChrome") || strings.Contains(ua, "PhantomJS")}
+		HeadlessUA:          strings.Contains(ua, "HeadlessChrome") || strings.Contains(ua, "PhantomJS"),
+		ClientHintsMismatch: abuse.ClientHintsMismatch(ua, secCHUA)}
 	if s := req.Signals; s != nil {
 		sig.Webdriver, sig.AutomationGlobals = s.Webdriver, len(s.Globals)
 	}
