@@ -50,7 +50,7 @@
   let busy, dead, hidden, timer; // state
   let token, nonce, solveMs, exp, seq, sent; // the current page-load token
   let lcp, cls, inp; // Web Vitals so far
-  let signalled = 0, engaged = 0, depth = 0, queue = [];
+  let signalled = 0, depth = 0, queue = [];
 
   // safe wraps an entry point: whatever goes wrong stays inside the snippet.
   const safe = (fn) => (...a) => {
@@ -99,11 +99,9 @@
 
   // engagement reports the visible time since the last report and the
   // deepest scroll so far (percent), for the current page.
-  const engagement = () => {
-    engaged += seen && now() - seen;
+  const engagement = (ms = seen && now() - seen) => {
     seen = !doc.hidden && now();
-    if (engaged) ev('engagement', { ms: engaged, scroll: depth }, current);
-    engaged = 0;
+    if (ms) ev('engagement', { ms, scroll: depth }, current);
   };
 
   const scrolled = () => (depth = Math.max(depth, Math.min(100, Math.round(((scrollY + innerHeight) / doc.documentElement.scrollHeight) * 100)) || 0));
@@ -254,7 +252,8 @@
     }
   }
   const rot = (x, n) => (x >>> n) | (x << (32 - n));
-  const words = (hex) => hex.match(/.{8}/g).map((w) => parseInt(w, 16) | 0);
+  // words parses hex into 32-bit words ('0x' + 8 hex digits, made signed by | 0).
+  const words = (hex) => hex.match(/.{8}/g).map((w) => '0x' + w | 0);
 
   // hit hashes the one 20-byte block plid || le32(n) and compares the first
   // 16 bytes of the digest with the target. W is the message schedule: the
@@ -331,6 +330,9 @@
     }
 
     observe('largest-contentful-paint', (e) => (lcp = e.startTime));
+    // FCP: the 'first-contentful-paint' entry ('first-paint' has a 'p' at 6),
+    // sent as soon as it is observed (at start when it came first).
+    observe('paint', (e) => e.name[6] == 'c' && vital('FCP', e.startTime));
     // CLS: the sum of layout shifts without recent input until first hidden.
     if (observe('layout-shift', (e) => e.hadRecentInput || (cls += e.value))) cls = 0;
     // INP, simplified: the slowest interaction (exact below 50 interactions);
