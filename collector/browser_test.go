@@ -58,7 +58,6 @@ const testPage = `<!doctype html>
 // fires custom events, clicks an outbound link, leaves the page, and then
 // finds exactly the expected rows in ClickHouse.
 func TestBrowserEndToEnd(t *testing.T) {
-	exe := chromium(t)
 	collectorLn, pageLn := listen(t), listen(t)
 	collectorURL := "http://127.0.0.1:" + fmt.Sprint(collectorLn.Addr().(*net.TCPAddr).Port)
 	pageOrigin := "http://localhost:" + fmt.Sprint(pageLn.Addr().(*net.TCPAddr).Port)
@@ -66,23 +65,8 @@ func TestBrowserEndToEnd(t *testing.T) {
 	// as on a client's site.
 	r := newRigWith(t, func(a, _ *storage.Site) { a.AllowedOrigins = []string{pageOrigin} })
 	go func() { _ = r.h.App().Listener(collectorLn) }()
-	page := fmt.Sprintf(testPage, collectorURL, r.siteA.PublicKey)
-	pageSrv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		fmt.Fprint(w, page)
-	})}
-	go func() { _ = pageSrv.Serve(pageLn) }()
-	defer pageSrv.Close()
-
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.Flag("no-first-run", true), chromedp.Flag("disable-quic", true),
-		chromedp.UserDataDir(t.TempDir()))
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(actx)
-	defer cancelBrowser()
+	servePage(t, pageLn, fmt.Sprintf(testPage, collectorURL, r.siteA.PublicKey))
+	bctx := newBrowser(t)
 	ctx, cancel := context.WithTimeout(bctx, 90*time.Second)
 	defer cancel()
 
@@ -171,6 +155,34 @@ func TestBrowserEndToEnd(t *testing.T) {
 	if total != distinct || total == 0 {
 		t.Fatalf("%d rows, %d distinct event ids: want no duplicates", total, distinct)
 	}
+}
+
+// servePage serves html at every path of ln until the test ends.
+func servePage(t testing.TB, ln net.Listener, html string) {
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprint(w, html)
+	})}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { srv.Close() })
+}
+
+// newBrowser starts Debian's headless Chromium with the flags this closed
+// network needs (no background networking, updates or sync) and returns
+// its chromedp context; it is stopped when the test ends.
+func newBrowser(t testing.TB) context.Context {
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromium(t)), chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.Flag("no-first-run", true), chromedp.Flag("disable-quic", true),
+		chromedp.UserDataDir(t.TempDir()))
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	bctx, cancelBrowser := chromedp.NewContext(actx)
+	t.Cleanup(func() {
+		cancelBrowser()
+		cancelAlloc()
+	})
+	return bctx
 }
 
 // browserRows lists the stored rows of site A as "type name path source/channel props".

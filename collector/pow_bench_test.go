@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"net/http"
 	"slices"
 	"testing"
 	"time"
@@ -29,28 +28,13 @@ const powPage = `<!doctype html><html lang="en"><head><meta charset="utf-8"><tit
 //
 //	go test -run '^$' -bench SnippetPoWChromium -benchtime 1x ./collector/
 func BenchmarkSnippetPoWChromium(b *testing.B) {
-	exe := chromium(b)
 	collectorLn, pageLn := listen(b), listen(b)
 	collectorURL := "http://127.0.0.1:" + fmt.Sprint(collectorLn.Addr().(*net.TCPAddr).Port)
 	pageOrigin := "http://localhost:" + fmt.Sprint(pageLn.Addr().(*net.TCPAddr).Port)
 	r := newRigWith(b, func(a, _ *storage.Site) { a.AllowedOrigins = []string{pageOrigin} })
 	go func() { _ = r.h.App().Listener(collectorLn) }()
-	page := fmt.Sprintf(powPage, collectorURL, r.siteA.PublicKey)
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		fmt.Fprint(w, page)
-	})}
-	go func() { _ = srv.Serve(pageLn) }()
-	defer srv.Close()
-
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.Flag("no-first-run", true), chromedp.UserDataDir(b.TempDir()))
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(actx)
-	defer cancelBrowser()
+	servePage(b, pageLn, fmt.Sprintf(powPage, collectorURL, r.siteA.PublicKey))
+	bctx := newBrowser(b)
 
 	for _, rate := range []float64{1, 4} {
 		b.Run(fmt.Sprintf("throttle=%gx", rate), func(b *testing.B) {
