@@ -43,12 +43,12 @@ func BenchmarkSnippetPoWChromium(b *testing.B) {
 			}
 			var times []float64
 			for range 20 {
-				ctx, cancel := context.WithTimeout(bctx, 30*time.Second)
+				ctx, cancel := context.WithTimeout(bctx, 90*time.Second)
 				if err := chromedp.Do(ctx, chromedp.Navigate(pageOrigin+"/")); err != nil {
 					cancel()
 					b.Fatal(err)
 				}
-				solve, err := chromedp.Run(ctx, chromedp.Poll[float64](`window.__solve.length > 0 && window.__solve[0]`, chromedp.WithPollingTimeout(20*time.Second)))
+				solve, err := chromedp.Run(ctx, chromedp.Poll[float64](`window.__solve.length > 0 && window.__solve[0]`, chromedp.WithPollingTimeout(60*time.Second)))
 				cancel()
 				if err != nil {
 					b.Fatal(err)
