@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Lint: gofmt (generated *_templ.go excluded), go vet, staticcheck.
+# Lint: gofmt (generated *_templ.go excluded), go mod tidy, go vet, staticcheck.
 # Extra arguments replace the default package pattern ./... for vet and
 # staticcheck (gofmt always checks the whole tree).
 set -euo pipefail
@@ -47,6 +47,12 @@ fi
 if [[ -n "$unformatted" ]]; then
 	log "FAILED: files not gofmt-formatted (run: gofmt -w <file>):"
 	printf '%s\n' "$unformatted" | sed 's/^/lint:   /' >&2
+	exit 1
+fi
+
+log "go mod tidy -diff"
+if ! go mod tidy -diff >&2; then
+	log "FAILED: go.mod/go.sum are not tidy (run: go mod tidy)"
 	exit 1
 fi
 
