@@ -431,3 +431,17 @@ func parseArray(s string) ([]string, error) {
 	}
 	return out, nil
 }
+
+// TestTrafficQualityChDB: the traffic-quality queries give the same answer
+// on ClickHouse 26.x as TestTrafficQuality requires on 18.16.
+func TestTrafficQualityChDB(t *testing.T) {
+	st, _, _ := migratedChDB(t)
+	site, from, to := qualityFixture(t, st)
+	got, err := st.TrafficQuality(context.Background(), site, from, to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, wantQuality) {
+		t.Fatalf("TrafficQuality on chDB =\n%+v\nwant\n%+v", got, wantQuality)
+	}
+}
