@@ -445,3 +445,9 @@ func TestTrafficQualityChDB(t *testing.T) {
 		t.Fatalf("TrafficQuality on chDB =\n%+v\nwant\n%+v", got, wantQuality)
 	}
 }
+
+// TestTotalsPerViewChDB: the same totals on ClickHouse 26.x.
+func TestTotalsPerViewChDB(t *testing.T) {
+	st, _, _ := migratedChDB(t)
+	checkTotals(t, st)
+}
