@@ -56,3 +56,9 @@ func SolvePoW(c Claims) (n uint32, ok bool) {
 		}
 	}
 }
+
+// PowTarget is the target a client must hit with n: the first 16 bytes of
+// SHA-256(plid ‖ le32(n)). The collector uses it to hand a declared bot,
+// whose token carries no puzzle, a trivial one (n = 0) that the snippet's
+// solver accepts, so the bot's events still arrive and are classified.
+func PowTarget(plid [16]byte, n uint32) [16]byte { return powTarget(plid, n) }

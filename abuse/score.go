@@ -24,6 +24,7 @@ type Signals struct {
 	HeadlessUA          bool // HeadlessChrome / PhantomJS in the UA
 	IPPrefixChanged     bool // the token was issued to another /24 or /48
 	ClientHintsMismatch bool // Sec-CH-UA disagrees with the User-Agent
+	Network             NetClass
 }
 
 // Result is a score 0..100 with its verdict, class and reason codes.
@@ -55,6 +56,23 @@ func Score(s Signals) Result {
 	}
 	if s.HeadlessUA {
 		add(80, "headless_ua")
+	}
+	// Networks: data centres and anonymisers are where bots live, but
+	// real people use VPNs too, so these flag rather than condemn alone.
+	if s.Network.Hosting {
+		add(50, "datacenter")
+	}
+	if s.Network.Tor {
+		add(50, "tor_exit")
+	}
+	if s.Network.PublicProxy {
+		add(40, "public_proxy")
+	}
+	if s.Network.ResidentialProxy {
+		add(30, "residential_proxy")
+	}
+	if s.Network.VPN {
+		add(10, "vpn")
 	}
 	if s.ClientHintsMismatch {
 		add(40, "ua_client_hints_mismatch")

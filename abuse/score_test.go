@@ -15,6 +15,9 @@ func TestScore(t *testing.T) {
 		{"phone changed network", Signals{IPPrefixChanged: true}, Result{Score: 10, Verdict: VerdictOK, Reasons: []string{"ip_prefix_changed"}}},
 		{"declared bot", Signals{DeclaredBot: true}, Result{Score: 100, Verdict: VerdictInvalid, Class: ClassDeclaredCrawler, Reasons: []string{"declared_bot"}}},
 		{"webdriver", Signals{Webdriver: true}, Result{Score: 80, Verdict: VerdictInvalid, Class: ClassAutomation, Reasons: []string{"webdriver"}}},
+		{"data centre alone: flagged", Signals{Network: NetClass{Hosting: true}}, Result{Score: 50, Verdict: VerdictSuspect, Reasons: []string{"datacenter"}}},
+		{"VPN alone: counted", Signals{Network: NetClass{VPN: true}}, Result{Score: 10, Verdict: VerdictOK, Reasons: []string{"vpn"}}},
+		{"data centre with edited client hints: invalid", Signals{Network: NetClass{Hosting: true}, ClientHintsMismatch: true}, Result{Score: 90, Verdict: VerdictInvalid, Class: ClassAutomation, Reasons: []string{"datacenter", "ua_client_hints_mismatch"}}},
 		{"client hints disagree", Signals{ClientHintsMismatch: true}, Result{Score: 40, Verdict: VerdictSuspect, Reasons: []string{"ua_client_hints_mismatch"}}},
 		{"headless and globals, capped", Signals{HeadlessUA: true, AutomationGlobals: 2, IPPrefixChanged: true}, Result{Score: 100, Verdict: VerdictInvalid, Class: ClassAutomation, Reasons: []string{"automation_globals", "headless_ua", "ip_prefix_changed"}}},
 	}

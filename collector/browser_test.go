@@ -169,13 +169,15 @@ func servePage(t testing.TB, ln net.Listener, html string) {
 
 // newBrowser starts Debian's headless Chromium with the flags this closed
 // network needs (no background networking, updates or sync) and returns
-// its chromedp context; it is stopped when the test ends.
-func newBrowser(t testing.TB) context.Context {
+// its chromedp context; it is stopped when the test ends. extra adds
+// options (a User-Agent, say).
+func newBrowser(t testing.TB, extra ...chromedp.ExecAllocatorOption) context.Context {
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromium(t)), chromedp.NoSandbox, chromedp.DisableGPU,
 		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true), chromedp.Flag("no-first-run", true), chromedp.Flag("disable-quic", true),
 		chromedp.UserDataDir(t.TempDir()))
+	opts = append(opts, extra...)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	bctx, cancelBrowser := chromedp.NewContext(actx)
 	t.Cleanup(func() {

@@ -66,6 +66,8 @@ type Handler struct {
 	replay    *abuse.ReplayGuard
 	ua        *enrich.UAParser
 	geo       *enrich.GeoLookup
+	network   *abuse.Network
+	bots      *abuse.BotUA
 	sessions  *sessions
 	s2sNonces *nonces
 	checks    map[string]string // DOM checks named in every challenge answer
@@ -88,6 +90,17 @@ func New(cfg Config, d Deps) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	network, err := abuse.NewNetwork(abuse.NetworkConfig{ASNDB: cfg.ASNDB, AnonymousIPDB: cfg.AnonymousIPDB, HostingCIDRs: cfg.HostingCIDRs, TorExits: cfg.TorExits})
+	if err != nil {
+		geo.Close()
+		return nil, err
+	}
+	bots, err := abuse.NewBotUA(cfg.UACacheSize)
+	if err != nil {
+		geo.Close()
+		network.Close()
+		return nil, err
+	}
 	return &Handler{
 		cfg: cfg, queue: d.Queue, db: d.DB, log: d.Log, now: now, keys: d.Keys,
 		sites:     newSiteCache(d.Sites, d.Log),
@@ -97,6 +110,8 @@ func New(cfg Config, d Deps) (*Handler, error) {
 		replay:    abuse.NewReplayGuard(abuse.ReplayConfig{}, now),
 		ua:        ua,
 		geo:       geo,
+		network:   network,
+		bots:      bots,
 		sessions:  newSessions(1_000_000),
 		s2sNonces: newNonces(),
 		checks:    script.DefaultChecks(),
@@ -114,6 +129,9 @@ func (h *Handler) Start(ctx context.Context) error {
 		return fmt.Errorf("collector: load sites: %w", err)
 	}
 	go h.sites.run(ctx, h.cfg.SiteRefresh)
+	go h.network.WatchFiles(ctx, 30*time.Second, func(err error) {
+		h.log.Warn("network lists not reloaded; keeping the previous ones", "err", err)
+	})
 	go h.background(ctx)
 	return nil
 }
@@ -143,7 +161,7 @@ func (h *Handler) flushRejections(ctx context.Context) {
 // Close writes the last rejection counts and closes the geo database.
 func (h *Handler) Close(ctx context.Context) error {
 	h.flushRejections(ctx)
-	return h.geo.Close()
+	return errors.Join(h.geo.Close(), h.network.Close())
 }
 
 // App builds the collector's Fiber app with its limits, error handler and

@@ -26,6 +26,18 @@ type Config struct {
 	// GeoIPDB is a GeoLite2/GeoIP2 City or Country database (.mmdb) for
 	// country, region and city. Default empty: no geo enrichment.
 	GeoIPDB string `yaml:"geoip_db"`
+	// ASNDB is a GeoLite2-ASN (or GeoIP2-ISP) database: hosting-provider
+	// networks are a fraud signal. Default empty: none.
+	ASNDB string `yaml:"asn_db"`
+	// AnonymousIPDB is a GeoIP2-Anonymous-IP database: VPNs, Tor, public
+	// and residential proxies, hosting. Default empty: none.
+	AnonymousIPDB string `yaml:"anonymous_ip_db"`
+	// HostingCIDRs is a file of data-centre networks (one CIDR or IP a
+	// line, # comments), re-read when it changes. Default empty: none.
+	HostingCIDRs string `yaml:"hosting_cidrs"`
+	// TorExits is a file of Tor exit addresses (one IP a line), re-read
+	// when it changes. Default empty: none.
+	TorExits string `yaml:"tor_exits"`
 	// UACacheSize is how many parsed user agents are kept. Default 10000.
 	UACacheSize int `yaml:"ua_cache_size"`
 	// TokenTTL is how long a page-load token is valid. Default 30m.

@@ -109,17 +109,23 @@ func (h *Handler) challenge(c *fiber.Ctx) error {
 	}
 	ua := c.Get(fiber.HeaderUserAgent)
 	tier := abuse.TierNormal
-	if h.ua.Parse(ua).Bot {
+	if h.declaredBot(ua) {
 		tier = abuse.TierDeclaredBot // no puzzle; its events are classified GIVT
 	}
 	token, claims, err := h.issuer.Issue(abuse.IssueRequest{SiteID: site.ID, ClientIP: clientIP(c), UserAgent: ua, Origin: origin, Tier: tier})
 	if err != nil {
 		return err
 	}
+	target := claims.PowTarget
+	if tier == abuse.TierDeclaredBot {
+		// No puzzle is checked for a declared bot; hand it one that n = 0
+		// solves, so the snippet runs and its events arrive, classified.
+		target = abuse.PowTarget(claims.PageLoadID, 0)
+	}
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	return c.JSON(challengeResponse{
 		V: 1, Token: token, TTL: int(claims.TTL / time.Second),
-		PoW:     powChallenge{Max: claims.PowMax, Target: hex.EncodeToString(claims.PowTarget[:]), PLID: hex.EncodeToString(claims.PageLoadID[:])},
+		PoW:     powChallenge{Max: claims.PowMax, Target: hex.EncodeToString(target[:]), PLID: hex.EncodeToString(claims.PageLoadID[:])},
 		Checks:  h.checks,
 		Globals: script.AutomationGlobals,
 	})
@@ -193,6 +199,12 @@ func (h *Handler) rejectVerify(site uuid.UUID, err error) error {
 	return h.reject(site, ve.Reason, &Error{Status: status, Code: ve.Reason, Message: strings.ReplaceAll(ve.Reason, "_", " ")})
 }
 
+// declaredBot reports whether a UA says it is a crawler: uap-go's spider
+// family, or the isbot and crawler-user-agents lists.
+func (h *Handler) declaredBot(ua string) bool {
+	return h.ua.Parse(ua).Bot || h.bots.IsBot(ua)
+}
+
 // buildEvents turns a verified batch into rows. Everything about the page
 // load (browser, place, visitor, session, score) is worked out once.
 func (h *Handler) buildEvents(site *storage.Site, req *eventRequest, v abuse.Verified, ip netip.Addr, ua, secCHUA string) []storage.Event {
@@ -200,7 +212,8 @@ func (h *Handler) buildEvents(site *storage.Site, req *eventRequest, v abuse.Ver
 	agent := h.ua.Parse(ua)
 	geo := h.geo.Lookup(ip)
 	visitor := visitorID(h.keys.VisitorSalt(abuse.Day(now)), site.ID, ip, ua)
-	sig := abuse.Signals{DeclaredBot: agent.Bot || v.Tier == abuse.TierDeclaredBot, IPPrefixChanged: v.IPPrefixChanged,
+	sig := abuse.Signals{DeclaredBot: v.Tier == abuse.TierDeclaredBot || agent.Bot || h.bots.IsBot(ua), IPPrefixChanged: v.IPPrefixChanged,
+		Network:             h.network.Classify(ip),
 		HeadlessUA:          strings.Contains(ua, "HeadlessChrome") || strings.Contains(ua, "PhantomJS"),
 		ClientHintsMismatch: abuse.ClientHintsMismatch(ua, secCHUA)}
 	if s := req.Signals; s != nil {

@@ -349,3 +349,33 @@ func TestServerToServerEvents(t *testing.T) {
 		t.Fatalf("stored %d rows: %s %s verified=%d value=%g; want one verified purchase of 49.9", n, name, ingest, verified, value)
 	}
 }
+
+// A crawler that says so gets a trivial puzzle (n = 0), and its events are
+// stored as general invalid traffic, never counted as people.
+func TestDeclaredBotIsClassifiedNotBlocked(t *testing.T) {
+	r := newRig(t)
+	const googlebot = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
+	origin := "https://acme.example"
+	status, body := r.post("/api/challenge", origin, googlebot, "text/plain", `{"site":"`+r.siteA.PublicKey+`","url":"https://acme.example/"}`)
+	if status != 200 {
+		t.Fatalf("challenge: %d %v", status, body)
+	}
+	pow := body["pow"].(map[string]any)
+	plid, _ := hex.DecodeString(pow["plid"].(string))
+	target, _ := hex.DecodeString(pow["target"].(string))
+	if pow["max"].(float64) != 0 || !abuse.CheckPoW([16]byte(plid), 0, [16]byte(target), 0) {
+		t.Fatalf("declared bot's puzzle %v: want max 0 solved by n = 0", pow)
+	}
+	status, body = r.post("/api/event", origin, googlebot, "text/plain", eventBody(body["token"].(string), 0, 1, `{"type":"pageview","url":"https://acme.example/","referrer":"","title":"Home","screen_w":0,"lang":"en","tz":"UTC"}`))
+	if status != 202 {
+		t.Fatalf("event: %d %v", status, body)
+	}
+	r.finish()
+	got, err := r.st.TrafficQuality(context.Background(), r.siteA.ID, time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Events["invalid"] != 1 || got.Events["ok"] != 0 || len(got.Reasons) != 1 || got.Reasons[0].Class != abuse.ClassDeclaredCrawler || got.Reasons[0].Reason != "declared_bot" {
+		t.Fatalf("traffic quality %+v: want one invalid declared-crawler pageview", got)
+	}
+}

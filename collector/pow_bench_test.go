@@ -34,7 +34,10 @@ func BenchmarkSnippetPoWChromium(b *testing.B) {
 	r := newRigWith(b, func(a, _ *storage.Site) { a.AllowedOrigins = []string{pageOrigin} })
 	go func() { _ = r.h.App().Listener(collectorLn) }()
 	servePage(b, pageLn, fmt.Sprintf(powPage, collectorURL, r.siteA.PublicKey))
-	bctx := newBrowser(b)
+	// A desktop Chrome UA: HeadlessChrome is a declared bot, which gets no
+	// puzzle at all, and the point here is the puzzle a person's browser
+	// solves.
+	bctx := newBrowser(b, chromedp.UserAgent(chromeUA))
 
 	for _, rate := range []float64{1, 4} {
 		b.Run(fmt.Sprintf("throttle=%gx", rate), func(b *testing.B) {
