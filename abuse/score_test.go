@@ -2,6 +2,7 @@ package abuse
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -25,5 +26,26 @@ func TestScore(t *testing.T) {
 		if got := Score(c.in); !reflect.DeepEqual(got, c.want) {
 			t.Errorf("%s: Score = %+v, want %+v", c.name, got, c.want)
 		}
+	}
+}
+
+func TestScoreConfig(t *testing.T) {
+	if err := DefaultScoreConfig().Validate(); err != nil {
+		t.Fatalf("defaults invalid: %v", err)
+	}
+	c := DefaultScoreConfig()
+	c.Weights.VPN = 60 // an operator who distrusts VPNs
+	if got := c.Score(Signals{Network: NetClass{VPN: true}}); got.Verdict != VerdictSuspect || got.Score != 60 {
+		t.Fatalf("VPN weight 60: %+v, want suspect 60", got)
+	}
+	c.SuspectAt, c.InvalidAt = 50, 55
+	if got := c.Score(Signals{Network: NetClass{VPN: true}}); got.Verdict != VerdictInvalid {
+		t.Fatalf("invalid_at 55: %+v, want invalid", got)
+	}
+	bad := DefaultScoreConfig()
+	bad.Weights.Datacenter, bad.SuspectAt, bad.InvalidAt = 101, 80, 70
+	err := bad.Validate()
+	if err == nil || !strings.Contains(err.Error(), "scoring.weights.datacenter") || !strings.Contains(err.Error(), "suspect_at < invalid_at") {
+		t.Fatalf("Validate = %v, want both problems", err)
 	}
 }

@@ -47,6 +47,7 @@ type Deps struct {
 	Sites      SiteSource    // refreshed into memory
 	Rejections RejectionSink // per-minute rejection counters
 	Keys       *abuse.Keyring
+	Scoring    *abuse.ScoreConfig // nil: abuse.DefaultScoreConfig()
 	Log        *slog.Logger
 	Now        func() time.Time // nil: time.Now
 }
@@ -68,6 +69,7 @@ type Handler struct {
 	geo       *enrich.GeoLookup
 	network   *abuse.Network
 	bots      *abuse.BotUA
+	scoring   abuse.ScoreConfig
 	sessions  *sessions
 	s2sNonces *nonces
 	checks    map[string]string // DOM checks named in every challenge answer
@@ -95,6 +97,10 @@ func New(cfg Config, d Deps) (*Handler, error) {
 		geo.Close()
 		return nil, err
 	}
+	scoring := abuse.DefaultScoreConfig()
+	if d.Scoring != nil {
+		scoring = *d.Scoring
+	}
 	bots, err := abuse.NewBotUA(cfg.UACacheSize)
 	if err != nil {
 		geo.Close()
@@ -112,6 +118,7 @@ func New(cfg Config, d Deps) (*Handler, error) {
 		geo:       geo,
 		network:   network,
 		bots:      bots,
+		scoring:   scoring,
 		sessions:  newSessions(1_000_000),
 		s2sNonces: newNonces(),
 		checks:    script.DefaultChecks(),

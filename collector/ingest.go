@@ -219,7 +219,7 @@ func (h *Handler) buildEvents(site *storage.Site, req *eventRequest, v abuse.Ver
 	if s := req.Signals; s != nil {
 		sig.Webdriver, sig.AutomationGlobals = s.Webdriver, len(s.Globals)
 	}
-	score := abuse.Score(sig)
+	score := h.scoring.Score(sig)
 	base := storage.Event{
 		SiteID: site.ID, PageLoadID: uuid.UUID(v.PageLoadID), Seq: req.Seq, VisitorID: visitor,
 		Country: geo.Country, Region: geo.Region, City: geo.City,

@@ -41,6 +41,7 @@ type Config struct {
 	Writer     storage.WriterConfig `yaml:"writer"`
 	Collector  collector.Config     `yaml:"collector"`
 	Dashboard  dashboard.Config     `yaml:"dashboard"`
+	Scoring    abuse.ScoreConfig    `yaml:"scoring"`
 	Log        Log                  `yaml:"log"`
 }
 
@@ -62,6 +63,7 @@ func Default() Config {
 		Writer:     w,
 		Collector:  collector.DefaultConfig(),
 		Dashboard:  dashboard.DefaultConfig(),
+		Scoring:    abuse.DefaultScoreConfig(),
 		Log:        Log{Level: "info", Format: "json"},
 	}
 }
@@ -140,7 +142,7 @@ func (c Config) Validate() error {
 	if c.DataDir == "" {
 		errs = append(errs, errors.New("data_dir: required"))
 	}
-	for _, err := range []error{c.ClickHouse.Validate(), c.Writer.Validate(), c.Collector.Validate(), c.Dashboard.Validate()} {
+	for _, err := range []error{c.ClickHouse.Validate(), c.Writer.Validate(), c.Collector.Validate(), c.Dashboard.Validate(), c.Scoring.Validate()} {
 		if err != nil {
 			errs = append(errs, err)
 		}

@@ -66,7 +66,7 @@ func TestPrecedenceFileEnvFlag(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg, err := load(t, []string{"--clickhouse.addr", "flag:3", "--collector.trusted_proxies", "10.0.0.0/8, 127.0.0.1"},
-		map[string]string{"VERITY_CONFIG": file, "VERITY_CLICKHOUSE_ADDR": "env:2", "VERITY_CLICKHOUSE_DATABASE": "fromenv", "VERITY_WRITER_QUEUE_SIZE": "99"})
+		map[string]string{"VERITY_CONFIG": file, "VERITY_CLICKHOUSE_ADDR": "env:2", "VERITY_CLICKHOUSE_DATABASE": "fromenv", "VERITY_WRITER_QUEUE_SIZE": "99", "VERITY_SCORING_WEIGHTS_VPN": "60"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,6 +82,8 @@ func TestPrecedenceFileEnvFlag(t *testing.T) {
 		{"trusted_proxies (flag list)", cfg.Collector.TrustedProxies, []string{"10.0.0.0/8", "127.0.0.1"}},
 		{"spool_dir follows data_dir", cfg.Writer.SpoolDir, "data/spool"},
 		{"username (default)", cfg.ClickHouse.Username, "default"},
+		{"scoring weight (nested, env)", cfg.Scoring.Weights.VPN, 60},
+		{"scoring threshold (default)", cfg.Scoring.InvalidAt, 70},
 	}
 	for _, c := range checks {
 		if !reflect.DeepEqual(c.got, c.want) {
