@@ -171,6 +171,7 @@ func (h *Handler) event(c *fiber.Ctx) error {
 		}
 		return h.rejectVerify(site.ID, err)
 	}
+	req.Signals = h.signals.remember(verified.PageLoadID, req.Signals, verified.Expires())
 	events := h.buildEvents(site, &req, verified, ip, ua, c.Get("Sec-CH-UA"))
 	if err := h.queue.Enqueue(events...); err != nil {
 		if errors.Is(err, storage.ErrBusy) || errors.Is(err, storage.ErrClosed) {
