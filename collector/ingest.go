@@ -73,6 +73,8 @@ type challengeResponse struct {
 	PoW     powChallenge      `json:"pow"`
 	Checks  map[string]string `json:"checks"`  // DOM check -> CSS selector
 	Globals string            `json:"globals"` // automation globals pattern
+	// Downloads is the pattern of link paths counted as file downloads.
+	Downloads string `json:"downloads"`
 }
 
 type powChallenge struct {
@@ -125,9 +127,10 @@ func (h *Handler) challenge(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	return c.JSON(challengeResponse{
 		V: 1, Token: token, TTL: int(claims.TTL / time.Second),
-		PoW:     powChallenge{Max: claims.PowMax, Target: hex.EncodeToString(target[:]), PLID: hex.EncodeToString(claims.PageLoadID[:])},
-		Checks:  h.checks,
-		Globals: script.AutomationGlobals,
+		PoW:       powChallenge{Max: claims.PowMax, Target: hex.EncodeToString(target[:]), PLID: hex.EncodeToString(claims.PageLoadID[:])},
+		Checks:    h.checks,
+		Globals:   script.AutomationGlobals,
+		Downloads: script.DownloadExtensions,
 	})
 }
 

@@ -68,7 +68,11 @@ type wireSignals struct {
 	Langs     int      `json:"langs"`
 	SoftGL    bool     `json:"sw_gl"`
 	Win       []int    `json:"win"`
-	Plugins   int      `json:"plugins"`
+	Perm      string   `json:"perm"` // Permissions API state + Notification.permission
+	// Plugins was navigator.plugins.length, sent by snippets before the
+	// perm signal replaced it (every current browser reports a fixed list,
+	// so it told nothing). Still accepted from cached copies; ignored.
+	Plugins int `json:"plugins"`
 }
 
 // decodeStrict decodes exactly one JSON value into v: unknown fields,
@@ -154,6 +158,9 @@ func (r *eventRequest) validate() error {
 		}
 		if len(s.Win) != 0 && len(s.Win) != 4 {
 			return badField("signals.win", "want 4 numbers")
+		}
+		if err := checkString("signals.perm", s.Perm, maxShort, false); err != nil {
+			return err
 		}
 	}
 	return nil

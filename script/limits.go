@@ -68,3 +68,11 @@ func DefaultChecks() map[string]string {
 // WebDriver and Firefox drivers and Playwright leave behind; it lives on
 // the server so it can grow without a new snippet. It is also valid RE2.
 const AutomationGlobals = `^(_+(nightmare|phantom|webdriver|selenium|fxdriver|driver_|playwright)|callPhantom|domAutomation|\$?cdc_|\$wdc_|_Selenium_IDE_Recorder|__pwInitScripts)`
+
+// DownloadExtensions is the pattern the collector sends in every challenge
+// answer ("downloads"): a JavaScript regular expression (source only; the
+// snippet matches it case-insensitively) for link paths whose clicks count
+// as file downloads rather than outbound links. It lives on the server to
+// keep the snippet small and so the list can grow without a new snippet.
+// Links with a download attribute always count. It is also valid RE2.
+const DownloadExtensions = `\.(pdf|zip|(doc|xls|ppt)x?|csv|txt|dmg|exe|msi|apk|mp[34])$`

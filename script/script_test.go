@@ -220,6 +220,22 @@ func TestAutomationGlobals(t *testing.T) {
 	}
 }
 
+func TestDownloadExtensions(t *testing.T) {
+	// The snippet matches it case-insensitively; (?i) does the same here.
+	re := regexp.MustCompile(`(?i)` + DownloadExtensions)
+	for _, path := range []string{"/files/report.pdf", "/a.ZIP", "/x.docx", "/x.doc", "/sheet.xlsx", "/deck.ppt", "/data.csv",
+		"/notes.txt", "/app.dmg", "/setup.exe", "/setup.msi", "/app.apk", "/song.mp3", "/clip.MP4"} {
+		if !re.MatchString(path) {
+			t.Errorf("DownloadExtensions misses %q", path)
+		}
+	}
+	for _, path := range []string{"/", "/pricing", "/pdf", "/report.pdf/view", "/docs.html", "/a.mp5", "/archive.zip.html"} {
+		if re.MatchString(path) {
+			t.Errorf("DownloadExtensions matches the page %q", path)
+		}
+	}
+}
+
 func TestDefaultChecks(t *testing.T) {
 	c := DefaultChecks()
 	for _, key := range []string{"title", "description", "h1", "canonical", "lang", "viewport", "img_no_alt", "noindex"} {

@@ -46,11 +46,11 @@
   const stub = win.verity; // the queue stub, when the page set one up
   const tag = doc.currentScript || doc.querySelector('script[data-site][src*="/s/v1.js"]');
 
-  let site, origin, hashMode, checks, automation, landing, current, key, seen; // configuration; the current page
+  let site, origin, hashMode, checks, automation, downloads, landing, current, key, seen; // configuration; the current page
   let busy, dead, hidden, timer; // state
   let token, nonce, solveMs, exp, seq, sent; // the current page-load token
   let lcp, cls, inp; // Web Vitals so far
-  let signalled = 0, depth = 0, queue = [];
+  let signalled = 0, depth = 0, queue = [], perm;
 
   // safe wraps an entry point: whatever goes wrong stays inside the snippet.
   const safe = (fn) => (...a) => {
@@ -131,7 +131,7 @@
     }
     if ((a = t.closest('a[href]')) && /^http/.test((p = a.href))) {
       p = { href: cut(p, MAX_URL) };
-      if (a.hasAttribute('download') || /\.(pdf|zip|docx?|xlsx?|pptx?|csv|txt|dmg|exe|msi|apk|mp[34])$/i.test(a.pathname)) ev('download', p);
+      if (a.hasAttribute('download') || (downloads && RegExp(downloads, 'i').test(a.pathname))) ev('download', p);
       else if (a.host != loc.host) ev('outbound', p);
     }
   };
@@ -167,7 +167,7 @@
     // unmasked and warns when that extension is asked for. No WebGL: false.
     sw_gl: /swiftshader|llvmpipe/i.test(x && x.getParameter(/^WebKit/.test(x.getParameter(7937)) && x.getExtension('WEBGL_debug_renderer_info') ? 37446 : 7937)),
     win: [innerWidth, innerHeight, outerWidth, outerHeight],
-    plugins: nav.plugins.length,
+    perm,
   });
 
   // flush sends what is queued, in batches, while the token lasts; with
@@ -228,6 +228,7 @@
           token = c.token;
           checks = c.checks;
           automation = c.globals;
+          downloads = c.downloads;
           exp = now() + c.ttl * 900; // 10% early
           seq = sent = busy = 0;
           timer || flush();
@@ -322,10 +323,10 @@
     const moved = safe(navigated);
     for (const m of ['pushState', 'replaceState']) {
       const orig = history[m];
-      history[m] = function () {
-        const r = orig.apply(this, arguments);
+      history[m] = function (...a) {
+        a = orig.apply(this, a);
         moved();
-        return r;
+        return a;
       };
     }
 
@@ -338,6 +339,11 @@
     // INP, simplified: the slowest interaction (exact below 50 interactions);
     // none when there was no interaction of 16 ms or more.
     observe('event', (e) => e.interactionId && (inp = Math.max(inp || 0, e.duration)));
+    // Permission states that disagree: headless Chromium denies
+    // notifications while the Permissions API still says "prompt". Last:
+    // browsers without the API throw here, after everything else is set up;
+    // without Notification (iOS Safari) perm stays unset.
+    nav.permissions.query({ name: 'notifications' }).then(safe((p) => (perm = p.state + Notification.permission)), safe);
 
   };
 
@@ -354,8 +360,7 @@
       win.verity = () => {};
       console.info('Verity: off: ' + why);
     } else if (doc.prerendering) {
-      console.info('Verity: prerendering');
-      doc.addEventListener('prerenderingchange', safe(run), { once: true });
+      on('prerenderingchange', run); // fires once, at the document
     } else run();
   } catch (e) {}
 })();
