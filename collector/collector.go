@@ -70,7 +70,7 @@ type Handler struct {
 	network   *abuse.Network
 	bots      *abuse.BotUA
 	scoring   abuse.ScoreConfig
-	signals   *pageSignals
+	pages     *pageSignals
 	sessions  *sessions
 	s2sNonces *nonces
 	checks    map[string]string // DOM checks named in every challenge answer
@@ -120,7 +120,7 @@ func New(cfg Config, d Deps) (*Handler, error) {
 		network:   network,
 		bots:      bots,
 		scoring:   scoring,
-		signals:   newPageSignals(1_000_000),
+		pages:     newPageSignals(1_000_000),
 		sessions:  newSessions(1_000_000),
 		s2sNonces: newNonces(),
 		checks:    script.DefaultChecks(),
@@ -155,7 +155,7 @@ func (h *Handler) background(ctx context.Context) {
 		case <-t.C:
 			h.flushRejections(ctx)
 			h.sessions.sweep(h.now())
-			h.signals.sweep(h.now())
+			h.pages.sweep(h.now())
 		}
 	}
 }

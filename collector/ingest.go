@@ -161,9 +161,9 @@ func (h *Handler) event(c *fiber.Ctx) error {
 	if !originAllowed(site.AllowedOrigins, origin) {
 		return h.reject(site.ID, reasonOrigin, &Error{Status: fiber.StatusForbidden, Code: reasonOrigin, Message: "this Origin is not allowed for the site"})
 	}
-	ua := c.Get(fiber.HeaderUserAgent)
+	hd := readHeaders(c)
 	ip := clientIP(c)
-	verified, err := h.issuer.Verify(abuse.VerifyRequest{Token: req.Token, SiteID: site.ID, ClientIP: ip, UserAgent: ua, Origin: origin, PowN: *req.N})
+	verified, err := h.issuer.Verify(abuse.VerifyRequest{Token: req.Token, SiteID: site.ID, ClientIP: ip, UserAgent: hd.userAgent, Origin: origin, PowN: *req.N})
 	if err != nil {
 		return h.rejectVerify(site.ID, err)
 	}
@@ -174,8 +174,7 @@ func (h *Handler) event(c *fiber.Ctx) error {
 		}
 		return h.rejectVerify(site.ID, err)
 	}
-	req.Signals = h.signals.remember(verified.PageLoadID, req.Signals, verified.Expires())
-	events := h.buildEvents(site, &req, verified, ip, ua, c.Get("Sec-CH-UA"))
+	events := h.buildEvents(site, &req, verified, ip, &hd)
 	if err := h.queue.Enqueue(events...); err != nil {
 		if errors.Is(err, storage.ErrBusy) || errors.Is(err, storage.ErrClosed) {
 			c.Set(fiber.HeaderRetryAfter, "5")
@@ -211,19 +210,14 @@ func (h *Handler) declaredBot(ua string) bool {
 
 // buildEvents turns a verified batch into rows. Everything about the page
 // load (browser, place, visitor, session, score) is worked out once.
-func (h *Handler) buildEvents(site *storage.Site, req *eventRequest, v abuse.Verified, ip netip.Addr, ua, secCHUA string) []storage.Event {
+func (h *Handler) buildEvents(site *storage.Site, req *eventRequest, v abuse.Verified, ip netip.Addr, hd *requestHeaders) []storage.Event {
 	now := h.now().UTC()
+	ua := hd.userAgent
 	agent := h.ua.Parse(ua)
 	geo := h.geo.Lookup(ip)
 	visitor := visitorID(h.keys.VisitorSalt(abuse.Day(now)), site.ID, ip, ua)
-	sig := abuse.Signals{DeclaredBot: v.Tier == abuse.TierDeclaredBot || agent.Bot || h.bots.IsBot(ua), IPPrefixChanged: v.IPPrefixChanged,
-		Network:             h.network.Classify(ip),
-		HeadlessUA:          strings.Contains(ua, "HeadlessChrome") || strings.Contains(ua, "PhantomJS"),
-		ClientHintsMismatch: abuse.ClientHintsMismatch(ua, secCHUA)}
-	if s := req.Signals; s != nil {
-		sig.Webdriver, sig.AutomationGlobals = s.Webdriver, len(s.Globals)
-	}
-	score := h.scoring.Score(sig)
+	ws, flags := h.pages.remember(v.PageLoadID, req.Signals, batchFlags(req.Events, geo.Country, now), v.Expires())
+	score := h.scoring.Score(h.signals(hd, agent, ip, v, ws, flags))
 	base := storage.Event{
 		SiteID: site.ID, PageLoadID: uuid.UUID(v.PageLoadID), Seq: req.Seq, VisitorID: visitor,
 		Country: geo.Country, Region: geo.Region, City: geo.City,

@@ -109,6 +109,13 @@ func (r *rig) finish() {
 
 func (r *rig) post(path, origin, ua, contentType, body string) (int, map[string]any) {
 	r.t.Helper()
+	return r.postWith(path, origin, ua, contentType, body, nil)
+}
+
+// postWith posts with a browser's usual headers, changed by headers (an
+// empty value removes one).
+func (r *rig) postWith(path, origin, ua, contentType, body string, headers map[string]string) (int, map[string]any) {
+	r.t.Helper()
 	req := httptest.NewRequest("POST", path, strings.NewReader(body))
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
@@ -117,6 +124,17 @@ func (r *rig) post(path, origin, ua, contentType, body string) (int, map[string]
 		req.Header.Set("Origin", origin)
 	}
 	req.Header.Set("User-Agent", ua)
+	// What every browser sends with fetch() (the scorer checks for them).
+	req.Header.Set("Accept-Language", "de-DE,de;q=0.9,en;q=0.8")
+	req.Header.Set("Sec-Fetch-Mode", "cors")
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	for k, v := range headers {
+		if v == "" {
+			req.Header.Del(k)
+		} else {
+			req.Header.Set(k, v)
+		}
+	}
 	resp, err := r.app.Test(req, -1)
 	if err != nil {
 		r.t.Fatal(err)
@@ -377,7 +395,46 @@ func TestDeclaredBotIsClassifiedNotBlocked(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Events["invalid"] != 1 || got.Events["ok"] != 0 || len(got.Reasons) != 1 || got.Reasons[0].Class != abuse.ClassDeclaredCrawler || got.Reasons[0].Reason != "declared_bot" {
+	if got.Events["invalid"] != 1 || got.Events["ok"] != 0 || len(got.Reasons) == 0 || got.Reasons[0].Class != abuse.ClassDeclaredCrawler || got.Reasons[0].Reason != "declared_bot" {
 		t.Fatalf("traffic quality %+v: want one invalid declared-crawler pageview", got)
+	}
+}
+
+// TestSignalsReachTheScore sends a page load that trips the request and
+// snippet signals and finds every one of their reason codes on the stored
+// rows, carried from the first batch to the second.
+func TestSignalsReachTheScore(t *testing.T) {
+	r := newRig(t)
+	origin := "https://www.acme.example"
+	token, n := r.pageLoad(r.siteA, origin)
+	odd := map[string]string{"Accept-Language": "", "Sec-Fetch-Mode": "", "Sec-CH-UA-Platform": `"Windows"`}
+	first := fmt.Sprintf(`{"token":%q,"n":%d,"solve_ms":12,"seq":1,"events":[%s],"signals":{"webdriver":false,"globals":[],"langs":0,"sw_gl":true,"win":[800,600,0,0],"perm":"promptdenied"}}`,
+		token, n, `{"type":"pageview","url":"https://www.acme.example/","referrer":"https://semalt.com/","title":"Home","screen_w":800,"lang":"en","tz":"UTC"}`)
+	if status, body := r.postWith("/api/event", origin, chromeUA, "text/plain", first, odd); status != 202 {
+		t.Fatalf("first batch: %d %v", status, body)
+	}
+	if status, body := r.postWith("/api/event", origin, chromeUA, "text/plain", eventBody(token, n, 2, secondBatch), odd); status != 202 {
+		t.Fatalf("second batch: %d %v", status, body)
+	}
+	r.finish()
+	got, err := r.st.TrafficQuality(context.Background(), r.siteA.ID, time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Events["invalid"] != 2 {
+		t.Fatalf("events by verdict %v, want both invalid", got.Events)
+	}
+	counts := map[string]uint64{}
+	for _, c := range got.Reasons {
+		counts[c.Reason] = c.Count
+		if c.Class != abuse.ClassActivityList {
+			t.Errorf("reason %s has class %s, want the referrer spam's %s", c.Reason, c.Class, abuse.ClassActivityList)
+		}
+	}
+	for _, reason := range []string{"referrer_spam", "software_webgl", "impossible_window", "no_languages", "permission_mismatch",
+		"ua_platform_mismatch", "missing_fetch_metadata", "missing_accept_language"} {
+		if counts[reason] != 2 {
+			t.Errorf("reason %s on %d rows, want both: %v", reason, counts[reason], counts)
+		}
 	}
 }

@@ -5,18 +5,32 @@ import (
 	"time"
 )
 
-// pageSignals remembers each page load's automation signals, which the
-// snippet sends only with its first batch, so that every later batch of the
-// page load (the unload beacon included) is scored with them too. Entries
-// expire with the page load's token. Per node, like the replay window.
+// pageSignals remembers what one batch of a page load says about all of
+// it: the automation signals, which the snippet sends only with its first
+// batch, and the landing pageview's referrer and time zone verdicts. Every
+// later batch of the page load (the unload beacon included) is scored with
+// them too. Entries expire with the page load's token. Per node, like the
+// replay window; at the cap, new page loads are scored batch by batch.
 type pageSignals struct {
 	mu      sync.Mutex
 	entries map[[16]byte]signalEntry
 	max     int
 }
 
+// pageFlags are page-load verdicts that, once seen, hold for the rest of
+// the page load.
+type pageFlags struct {
+	referrerSpam bool
+	timezoneFar  bool
+}
+
+func (f pageFlags) or(g pageFlags) pageFlags {
+	return pageFlags{referrerSpam: f.referrerSpam || g.referrerSpam, timezoneFar: f.timezoneFar || g.timezoneFar}
+}
+
 type signalEntry struct {
-	s       wireSignals
+	s       *wireSignals
+	flags   pageFlags
 	expires time.Time
 }
 
@@ -24,24 +38,27 @@ func newPageSignals(max int) *pageSignals {
 	return &pageSignals{entries: map[[16]byte]signalEntry{}, max: max}
 }
 
-// remember stores the first batch's signals, or returns the stored ones for
-// a later batch (nil when none were seen on this node).
-func (p *pageSignals) remember(plid [16]byte, s *wireSignals, expires time.Time) *wireSignals {
+// remember merges a batch's signals and flags into the page load's and
+// returns the page load's: the first signals seen (nil when none were seen
+// on this node) and every flag seen so far.
+func (p *pageSignals) remember(plid [16]byte, s *wireSignals, f pageFlags, expires time.Time) (*wireSignals, pageFlags) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if s != nil {
-		if len(p.entries) < p.max {
-			p.entries[plid] = signalEntry{s: *s, expires: expires}
-		}
-		return s
+	e, ok := p.entries[plid]
+	if e.s == nil {
+		e.s = s
 	}
-	if e, ok := p.entries[plid]; ok {
-		return &e.s
+	e.flags = e.flags.or(f)
+	if expires.After(e.expires) {
+		e.expires = expires
 	}
-	return nil
+	if ok || len(p.entries) < p.max {
+		p.entries[plid] = e
+	}
+	return e.s, e.flags
 }
 
-// sweep forgets the signals of expired page loads.
+// sweep forgets expired page loads.
 func (p *pageSignals) sweep(now time.Time) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
