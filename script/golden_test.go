@@ -35,13 +35,13 @@ var fields = map[string][]string{
 
 // signalFields are the fields of the signals. All of them are always sent
 // but perm, which the snippet leaves out (undefined drops it from the JSON)
-// when its Permissions API query has not answered by the first batch: in
-// browsers without navigator.permissions, or without Notification (iOS
-// Safari), where the query fails. The collector reads a missing perm as
-// unknown. In Chromium the query answers within milliseconds (1 to 13 ms
-// in headless Chromium 156) and the first batch waits at least FLUSH_MS
-// (1 s), so the Chromium-captured golden has it: this test requires it, and
-// the capture tool refuses a capture without it.
+// while its Permissions API query has not answered: for good in browsers
+// without navigator.permissions or without Notification (iOS Safari). The
+// collector accepts signals without it (docs/protocol.md). In Chromium the query answers within milliseconds (1 to 13 ms
+// in headless Chromium 156), while the first batch waits for the token and,
+// unless the page is left first, FLUSH_MS (1 s); so the Chromium-captured
+// golden has it: this test requires it, and the capture tool refuses a
+// capture without it.
 var signalFields = []string{"webdriver", "globals", "langs", "sw_gl", "win", "perm"}
 
 // permValue is what perm holds: the Permissions API's state for
