@@ -2,6 +2,7 @@ package collector
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"unicode/utf8"
 )
@@ -19,6 +20,7 @@ func TestDecodeEventRequestErrorsNameTheField(t *testing.T) {
 		{`{"token":"t","n":1,"seq":1,"events":[{"type":"vital","url":"https://a.example/","name":"XYZ","value":1}]}`, "invalid_field", "events[0].name: unknown Web Vital"},
 		{`{"token":"t","n":1,"seq":1,"events":[{"type":"pageview","url":"https://a.example/"}]} {}`, "malformed_json", "trailing data after the JSON value"},
 		{`{"token":"t","n":1,"seq":1,"events":[{"type":"pageview","url":"https://a.example/","x":1}]}`, "malformed_json", `json: unknown field "x"`},
+		{`{"token":"t","n":1,"seq":1,"events":[{"type":"pageview","url":"https://a.example/"}],"signals":{"perm":"` + strings.Repeat("p", 65) + `"}}`, "invalid_field", "signals.perm: longer than 64 characters"},
 	}
 	for _, c := range cases {
 		var req eventRequest
@@ -59,4 +61,24 @@ func FuzzDecodeEvent(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestSignalsOfOldAndNewSnippets: snippets cached before perm replaced
+// plugins still send plugins; browsers without the Permissions API send no
+// perm. Both are accepted.
+func TestSignalsOfOldAndNewSnippets(t *testing.T) {
+	for _, signals := range []string{
+		`{"webdriver":false,"globals":[],"langs":2,"sw_gl":false,"win":[1,2,3,4],"plugins":5}`,
+		`{"webdriver":false,"globals":[],"langs":2,"sw_gl":false,"win":[1,2,3,4]}`,
+		`{"webdriver":false,"globals":[],"langs":2,"sw_gl":false,"win":[1,2,3,4],"perm":"promptdefault"}`,
+	} {
+		var req eventRequest
+		body := `{"token":"t","n":1,"seq":1,"events":[{"type":"pageview","url":"https://a.example/"}],"signals":` + signals + `}`
+		if err := decodeStrict([]byte(body), &req); err != nil {
+			t.Fatalf("%s: %v", signals, err)
+		}
+		if err := req.validate(); err != nil {
+			t.Fatalf("%s: %v", signals, err)
+		}
+	}
 }

@@ -339,8 +339,9 @@
     // INP, simplified: the slowest interaction (exact below 50 interactions);
     // none when there was no interaction of 16 ms or more.
     observe('event', (e) => e.interactionId && (inp = Math.max(inp || 0, e.duration)));
-    // Permission states that disagree: headless Chromium denies
-    // notifications while the Permissions API still says "prompt". Last:
+    // Permission states that disagree: Chromium's old headless mode denies
+    // notifications while the Permissions API still says "prompt" (the new
+    // one answers like a browser never asked: "promptdefault"). Last:
     // browsers without the API throw here, after everything else is set up;
     // without Notification (iOS Safari) perm stays unset.
     nav.permissions.query({ name: 'notifications' }).then(safe((p) => (perm = p.state + Notification.permission)), safe);
@@ -360,6 +361,7 @@
       win.verity = () => {};
       console.info('Verity: off: ' + why);
     } else if (doc.prerendering) {
+      console.info('Verity: prerendering');
       on('prerenderingchange', run); // fires once, at the document
     } else run();
   } catch (e) {}
