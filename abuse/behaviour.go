@@ -179,31 +179,31 @@ func (c BehaviourConfig) Validate() error {
 // typo from meaning "unbounded".
 const maxCap = 100_000_000
 
-// checks collects a config's problems under its YAML path.
-type checks struct {
+// configChecks collects a config's problems under its YAML path.
+type configChecks struct {
 	path string
 	errs []error
 }
 
-func (c *checks) check(ok bool, field, want string) {
+func (c *configChecks) check(ok bool, field, want string) {
 	if !ok {
 		c.errs = append(c.errs, fmt.Errorf("behaviour.%s.%s: %s", c.path, field, want))
 	}
 }
 
-func (c *checks) capacity(v int, field string) {
+func (c *configChecks) capacity(v int, field string) {
 	c.check(v >= 1 && v <= maxCap, field, fmt.Sprintf("must be 1..%d", maxCap))
 }
 
-func (c *checks) seconds(d, least time.Duration, field string) {
+func (c *configChecks) seconds(d, least time.Duration, field string) {
 	c.check(d >= least && d%time.Second == 0, field, "must be whole seconds, at least "+least.String())
 }
 
-func (c *checks) err() error { return errors.Join(c.errs...) }
+func (c *configChecks) err() error { return errors.Join(c.errs...) }
 
 // Validate reports every problem at once.
 func (c VelocityConfig) Validate() error {
-	v := checks{path: "velocity"}
+	v := configChecks{path: "velocity"}
 	v.check(c.ElevatedPerMinute >= 1, "elevated_per_minute", "must be positive")
 	v.check(c.HighPerMinute > c.ElevatedPerMinute, "high_per_minute", "must be more than elevated_per_minute")
 	v.check(c.ElevatedPerHour >= 1, "elevated_per_hour", "must be positive")
@@ -215,7 +215,7 @@ func (c VelocityConfig) Validate() error {
 
 // Validate reports every problem at once.
 func (c BurstConfig) Validate() error {
-	v := checks{path: "burst"}
+	v := configChecks{path: "burst"}
 	v.check(c.Pageviews >= 1 && c.Pageviews <= 1_000_000, "pageviews", "must be 1..1000000")
 	v.check(c.Window >= time.Second && c.Window <= 24*time.Hour, "window", "must be 1s..24h")
 	v.capacity(c.MaxVisitors, "max_visitors")
@@ -224,7 +224,7 @@ func (c BurstConfig) Validate() error {
 
 // Validate reports every problem at once.
 func (c PageLoadConfig) Validate() error {
-	v := checks{path: "page_load"}
+	v := configChecks{path: "page_load"}
 	v.check(c.TooManyEvents >= 1 && c.TooManyEvents <= 1_000_000, "too_many_events", "must be 1..1000000")
 	v.capacity(c.MaxPageLoads, "max_page_loads")
 	return v.err()
@@ -232,7 +232,7 @@ func (c PageLoadConfig) Validate() error {
 
 // Validate reports every problem at once.
 func (c ClusterConfig) Validate() error {
-	v := checks{path: "cluster"}
+	v := configChecks{path: "cluster"}
 	v.check(c.Networks >= 0 && c.Networks < clusterMaxNetworks, "networks", fmt.Sprintf("must be 0 (off) or 1..%d", clusterMaxNetworks-1))
 	v.check(c.MinSharePercent >= 0 && c.MinSharePercent <= 100, "min_share_percent", "must be 0..100")
 	v.seconds(c.Window, time.Minute, "window")
@@ -243,7 +243,7 @@ func (c ClusterConfig) Validate() error {
 
 // Validate reports every problem at once.
 func (c DwellConfig) Validate() error {
-	v := checks{path: "dwell"}
+	v := configChecks{path: "dwell"}
 	v.check(c.MinVisible >= time.Minute && c.MinVisible <= 1<<32*time.Millisecond, "min_visible", "must be 1m..1193h")
 	v.check(c.MaxScrollPercent >= 0 && c.MaxScrollPercent <= 99, "max_scroll_percent", "must be 0..99")
 	return v.err()
@@ -251,7 +251,7 @@ func (c DwellConfig) Validate() error {
 
 // Validate reports every problem at once.
 func (c PowSpeedConfig) Validate() error {
-	v := checks{path: "pow_speed"}
+	v := configChecks{path: "pow_speed"}
 	v.check(c.MaxHashRate >= 1_000 && c.MaxHashRate <= 1_000_000_000, "max_hash_rate", "must be 1000..1000000000 hashes a second")
 	v.check(c.MinHashes >= 1 && int64(c.MinHashes) <= 1<<32, "min_hashes", "must be 1..4294967296")
 	return v.err()

@@ -29,7 +29,7 @@ type PageviewBursts struct {
 	now       func() time.Time
 	// Values are the theoretical arrival times (Unix ns): when the bucket
 	// will have drained.
-	t *table[uint64, int64]
+	t *boundedTable[uint64, int64]
 }
 
 // NewPageviewBursts returns a PageviewBursts for cfg with the clock now (nil
@@ -46,7 +46,7 @@ func NewPageviewBursts(cfg BurstConfig, now func() time.Time) *PageviewBursts {
 		window:    int64(cfg.Window),
 		pageviews: int64(cfg.Pageviews),
 		now:       now,
-		t:         newTable[uint64](cfg.MaxVisitors, func(tat *int64, now int64) bool { return *tat <= now }),
+		t:         newBoundedTable[uint64](cfg.MaxVisitors, func(tat *int64, now int64) bool { return *tat <= now }),
 	}
 }
 
@@ -103,7 +103,7 @@ func (b *PageviewBursts) Len() int { return b.t.len() }
 type PageLoadEvents struct {
 	tooMany uint32
 	now     func() time.Time
-	t       *table[[16]byte, pageLoadEntry]
+	t       *boundedTable[[16]byte, pageLoadEntry]
 }
 
 // pageLoadEntry is 12 bytes.
@@ -132,7 +132,7 @@ func NewPageLoadEvents(cfg PageLoadConfig, now func() time.Time) *PageLoadEvents
 	return &PageLoadEvents{
 		tooMany: uint32(cfg.TooManyEvents),
 		now:     now,
-		t:       newTable[[16]byte](cfg.MaxPageLoads, func(e *pageLoadEntry, now int64) bool { return int64(e.exp) <= now }),
+		t:       newBoundedTable[[16]byte](cfg.MaxPageLoads, func(e *pageLoadEntry, now int64) bool { return int64(e.exp) <= now }),
 	}
 }
 

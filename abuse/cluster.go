@@ -45,8 +45,8 @@ type Clusters struct {
 	networks, share int
 	width           int64 // Window, seconds
 	now             func() time.Time
-	fps             *table[clusterKey, clusterEntry]
-	sites           *table[[16]byte, window] // page loads per site
+	fps             *boundedTable[clusterKey, clusterEntry]
+	sites           *boundedTable[[16]byte, slidingWindow] // page loads per site
 }
 
 type clusterKey struct {
@@ -67,7 +67,7 @@ type clusterNet struct {
 }
 
 type clusterEntry struct {
-	loads window        // page loads with this fingerprint
+	loads slidingWindow // page loads with this fingerprint
 	first [2]clusterNet // the first networks, without an allocation
 	more  []clusterNet  // the rest, up to clusterMaxNetworks-len(first)
 }
@@ -87,10 +87,10 @@ func NewClusters(cfg ClusterConfig, now func() time.Time) *Clusters {
 		share:    cfg.MinSharePercent,
 		width:    width,
 		now:      now,
-		fps: newTable[clusterKey](cfg.MaxFingerprints, func(e *clusterEntry, now int64) bool {
+		fps: newBoundedTable[clusterKey](cfg.MaxFingerprints, func(e *clusterEntry, now int64) bool {
 			return e.loads.scaled(now, width) == 0 // and so no network seen within the window
 		}),
-		sites: newTable[[16]byte](cfg.MaxFingerprints, func(w *window, now int64) bool { return w.scaled(now, width) == 0 }),
+		sites: newBoundedTable[[16]byte](cfg.MaxFingerprints, func(w *slidingWindow, now int64) bool { return w.scaled(now, width) == 0 }),
 	}
 }
 

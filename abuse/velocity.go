@@ -11,7 +11,7 @@ import (
 //
 //   - more than ElevatedPerMinute challenges in a minute, or ElevatedPerHour
 //     in an hour → TierElevated; more than HighPerMinute or HighPerHour →
-//     TierHigh. Counts are sliding windows (see window), so escalation is
+//     TierHigh. Counts are sliding windows (see slidingWindow), so escalation is
 //     immediate: the challenge that crosses a threshold already gets the
 //     higher tier.
 //   - Decay is gradual: once the rate is below a prefix's tier, the prefix
@@ -39,12 +39,12 @@ type Velocity struct {
 	cfg   VelocityConfig
 	decay int64 // DecayAfter in seconds
 	now   func() time.Time
-	t     *table[[8]byte, velocityEntry]
+	t     *boundedTable[[8]byte, velocityEntry]
 }
 
 // velocityEntry is 32 bytes.
 type velocityEntry struct {
-	minute, hour window
+	minute, hour slidingWindow
 	// hot is when the rate last justified peak (Unix seconds); the tier
 	// decays from peak one step per DecayAfter after it.
 	hot  uint32
@@ -66,7 +66,7 @@ func NewVelocity(cfg VelocityConfig, now func() time.Time) *Velocity {
 		now = time.Now
 	}
 	v := &Velocity{cfg: cfg, decay: int64(cfg.DecayAfter / time.Second), now: now}
-	v.t = newTable[[8]byte](cfg.MaxPrefixes, func(e *velocityEntry, now int64) bool {
+	v.t = newBoundedTable[[8]byte](cfg.MaxPrefixes, func(e *velocityEntry, now int64) bool {
 		return e.minute.scaled(now, minuteSeconds) == 0 && e.hour.scaled(now, hourSeconds) == 0 &&
 			v.decayed(e, now) == TierNormal
 	})

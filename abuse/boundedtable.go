@@ -5,22 +5,22 @@ import (
 	"sync"
 )
 
-// table is the store of the behaviour trackers (Velocity, PageviewBursts,
-// PageLoadEvents, Clusters): a map split into independently locked shards,
-// with a hard cap on its entries. It is written here rather than taken from
+// boundedTable is the store of the behaviour trackers (Velocity,
+// PageviewBursts, PageLoadEvents, Clusters): a map split into independently
+// locked shards, with a hard cap on its entries. It is written here rather than taken from
 // a cache library (golang-lru and the like) because the trackers must not
 // evict: forgetting a live entry would let a burst start over. Instead each
 // tracker says when an entry is expired (equivalent to a fresh one, so
 // forgetting it changes nothing), and decides for itself what a new key gets
 // when its shard is full of live entries.
-type table[K comparable, V any] struct {
+type boundedTable[K comparable, V any] struct {
 	seed     uint64 // random per table, so that keys cannot be aimed at one shard
 	perShard int
 	expired  func(v *V, now int64) bool // now in the tracker's unit
-	shards   []tableShard[K, V]
+	shards   []boundedShard[K, V]
 }
 
-type tableShard[K comparable, V any] struct {
+type boundedShard[K comparable, V any] struct {
 	mu sync.Mutex
 	m  map[K]V
 	// nextSweep is when a full shard may next sweep itself, so that a shard
@@ -33,11 +33,11 @@ type tableShard[K comparable, V any] struct {
 // as many entries.
 const maxTableShards = 64
 
-// newTable returns a table of at most max entries (max ≥ 1), split evenly
+// newBoundedTable returns a table of at most max entries (max ≥ 1), split evenly
 // between its shards.
-func newTable[K comparable, V any](max int, expired func(v *V, now int64) bool) *table[K, V] {
+func newBoundedTable[K comparable, V any](max int, expired func(v *V, now int64) bool) *boundedTable[K, V] {
 	n := min(max, maxTableShards)
-	t := &table[K, V]{seed: rand.Uint64(), perShard: max / n, expired: expired, shards: make([]tableShard[K, V], n)}
+	t := &boundedTable[K, V]{seed: rand.Uint64(), perShard: max / n, expired: expired, shards: make([]boundedShard[K, V], n)}
 	for i := range t.shards {
 		// Maps grow as needed: a quiet node does not hold the maximum.
 		t.shards[i].m = make(map[K]V)
@@ -46,14 +46,14 @@ func newTable[K comparable, V any](max int, expired func(v *V, now int64) bool) 
 }
 
 // shard is the shard of a key that hashes to h.
-func (t *table[K, V]) shard(h uint64) *tableShard[K, V] {
+func (t *boundedTable[K, V]) shard(h uint64) *boundedShard[K, V] {
 	return &t.shards[mix64(h^t.seed)%uint64(len(t.shards))]
 }
 
 // admit reports whether a key that is not in sh may be added at now: the
 // shard has room, or sweeping its expired entries (at most once per
 // sweepEvery) made some. Called with sh.mu held.
-func (t *table[K, V]) admit(sh *tableShard[K, V], now, sweepEvery int64) bool {
+func (t *boundedTable[K, V]) admit(sh *boundedShard[K, V], now, sweepEvery int64) bool {
 	if len(sh.m) < t.perShard {
 		return true
 	}
@@ -65,7 +65,7 @@ func (t *table[K, V]) admit(sh *tableShard[K, V], now, sweepEvery int64) bool {
 }
 
 // sweep drops the expired entries of every shard and returns how many.
-func (t *table[K, V]) sweep(now int64) int {
+func (t *boundedTable[K, V]) sweep(now int64) int {
 	dropped := 0
 	for i := range t.shards {
 		sh := &t.shards[i]
@@ -77,7 +77,7 @@ func (t *table[K, V]) sweep(now int64) int {
 }
 
 // sweepShard drops sh's expired entries. Called with sh.mu held.
-func (t *table[K, V]) sweepShard(sh *tableShard[K, V], now int64) int {
+func (t *boundedTable[K, V]) sweepShard(sh *boundedShard[K, V], now int64) int {
 	dropped := 0
 	for k, v := range sh.m {
 		if t.expired(&v, now) {
@@ -89,7 +89,7 @@ func (t *table[K, V]) sweepShard(sh *tableShard[K, V], now int64) int {
 }
 
 // len is the number of entries, expired ones not yet swept included.
-func (t *table[K, V]) len() int {
+func (t *boundedTable[K, V]) len() int {
 	n := 0
 	for i := range t.shards {
 		sh := &t.shards[i]

@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-func TestWindow(t *testing.T) {
+func TestSlidingWindow(t *testing.T) {
 	t.Parallel()
 	const width = 60
 	base := int64(1_000_000 * width) // on a bucket boundary
@@ -25,7 +25,7 @@ func TestWindow(t *testing.T) {
 		{"a clock stepping back keeps the bucket", []step{{90, 3, 3 * width}, {30, 2, 5*width + 0}}},
 		{"counts saturate", []step{{0, math.MaxUint32, math.MaxUint32 * width}, {1, 5, math.MaxUint32 * width}}},
 	} {
-		var w window
+		var w slidingWindow
 		for i, s := range tc.steps {
 			w.add(base+s.at, width, s.add)
 			if got := w.scaled(base+s.at, width); got != s.want {
@@ -33,7 +33,7 @@ func TestWindow(t *testing.T) {
 			}
 		}
 	}
-	var w window
+	var w slidingWindow
 	w.add(base, width, 30)
 	if w.over(base, width, 30) || !w.over(base, width, 29) {
 		t.Error("over: 30 is not over 30 but is over 29")

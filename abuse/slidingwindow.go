@@ -2,7 +2,7 @@ package abuse
 
 import "math"
 
-// window counts events over a sliding window of width seconds with two
+// slidingWindow counts events over a sliding window of width seconds with two
 // fixed buckets, the current and the previous one: the count over the last
 // width seconds is estimated as current + previous × (the share of the
 // previous bucket still inside the window). It is 12 bytes, exact for a
@@ -11,14 +11,14 @@ import "math"
 // Cloudflare's rate limiting uses).
 //
 // Times are Unix seconds; a clock that steps back keeps the current bucket.
-type window struct {
+type slidingWindow struct {
 	idx  uint32 // the current bucket: Unix seconds / width
 	cur  uint32 // events in the current bucket
 	prev uint32 // events in the bucket before it
 }
 
 // add counts n events at now.
-func (w *window) add(now, width int64, n uint32) {
+func (w *slidingWindow) add(now, width int64, n uint32) {
 	idx := uint32(now / width)
 	switch {
 	case idx <= w.idx:
@@ -33,7 +33,7 @@ func (w *window) add(now, width int64, n uint32) {
 
 // scaled is the estimated count over the width seconds before now,
 // multiplied by width (to stay in integers).
-func (w *window) scaled(now, width int64) uint64 {
+func (w *slidingWindow) scaled(now, width int64) uint64 {
 	idx := uint32(now / width)
 	elapsed := uint64(now % width) // into the current bucket
 	wd := uint64(width)
@@ -48,6 +48,6 @@ func (w *window) scaled(now, width int64) uint64 {
 
 // over reports whether the estimated count over the width seconds before
 // now is more than limit.
-func (w *window) over(now, width int64, limit int) bool {
+func (w *slidingWindow) over(now, width int64, limit int) bool {
 	return w.scaled(now, width) > uint64(limit)*uint64(width)
 }
