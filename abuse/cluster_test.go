@@ -218,10 +218,19 @@ func TestClustersDoesNotAllocate(t *testing.T) {
 	if n := testing.AllocsPerRun(1000, func() { c.Observe(clusterSite, farmFP, p); c.Clustered(clusterSite, farmFP) }); n != 0 {
 		t.Errorf("Observe of a known fingerprint and network: %v allocations, want 0", n)
 	}
-	// Nor does a second network (the first two are inline).
-	c.Observe(clusterSite, farmFP+1, p)
-	if n := testing.AllocsPerRun(1, func() { c.Observe(clusterSite, farmFP+1, testPrefix(2)) }); n != 0 {
+	// Nor does a fingerprint's second network (the first two are inline):
+	// each run adds one to another fingerprint (AllocsPerRun runs once more
+	// to warm up).
+	const runs = 10
+	for i := range uint64(runs + 1) {
+		c.Observe(clusterSite, i, p)
+	}
+	next := uint64(0)
+	if n := testing.AllocsPerRun(runs, func() { c.Observe(clusterSite, next, testPrefix(2)); next++ }); n != 0 {
 		t.Errorf("a fingerprint's second network: %v allocations, want 0", n)
+	}
+	if got := c.liveNets(clusterSite, runs); got != 2 {
+		t.Errorf("the last run's fingerprint has %d networks, want 2", got)
 	}
 }
 
