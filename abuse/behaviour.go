@@ -19,7 +19,7 @@ import (
 //   - Clusters (cluster.go): many networks sharing one fingerprint on a
 //     site, fingerprint_cluster.
 //   - DwellConfig.WithoutInteraction (dwell.go): a long visible dwell with
-//     no scroll and no interaction, dwell_without_interaction.
+//     no scroll and no interaction, dwell_no_interaction.
 //   - PowSpeedConfig.PoWTooFast and EventsTooSoon (powspeed.go): a proof
 //     of work solved faster than a browser can, pow_too_fast and
 //     events_too_soon.

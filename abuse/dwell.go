@@ -2,7 +2,7 @@ package abuse
 
 import "time"
 
-// WithoutInteraction reports dwell_without_interaction: one engagement
+// WithoutInteraction reports dwell_no_interaction: one engagement
 // report of at least MinVisible of visible time, a deepest scroll of at most
 // MaxScrollPercent, and no interaction in the page load (interactions: the
 // clicks, custom events and later single-page-app pageviews counted so far,

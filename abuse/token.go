@@ -292,6 +292,16 @@ func (i *Issuer) Issue(r IssueRequest) (token string, c Claims, err error) {
 	return string(st.enc[:]), c, nil
 }
 
+// PrefixHash is the keyed hash of addr's /24 or /48 under today's key, as
+// Issue puts it in a token's IPPrefixHash: a network's key for per-network
+// counting (issuance velocity) that holds no address. The key changes
+// daily, so such counts start over at 00:00 UTC.
+func (i *Issuer) PrefixHash(addr netip.Addr) [8]byte {
+	st := i.states.Get().(*tokenState)
+	defer i.states.Put(st)
+	return st.ipPrefixHash(i.keys, Day(time.Unix(i.now().Unix(), 0)), addr)
+}
+
 // read fills b from the configured randomness.
 func (i *Issuer) read(b []byte) error {
 	if i.rand == nil {

@@ -250,6 +250,9 @@ func TestIssueVerifyRoundTrip(t *testing.T) {
 			if got != want {
 				t.Errorf("Issue claims:\n got %+v\nwant %+v", got, want)
 			}
+			if ph := i.PrefixHash(req.ClientIP); ph != want.IPPrefixHash {
+				t.Errorf("PrefixHash = %x, want the token's %x", ph, want.IPPrefixHash)
+			}
 			if got.Expires() != tokenT0().Add(tc.wantTTL) {
 				t.Errorf("Expires = %v, want %v", got.Expires(), tokenT0().Add(tc.wantTTL))
 			}

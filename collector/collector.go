@@ -47,7 +47,8 @@ type Deps struct {
 	Sites      SiteSource    // refreshed into memory
 	Rejections RejectionSink // per-minute rejection counters
 	Keys       *abuse.Keyring
-	Scoring    *abuse.ScoreConfig // nil: abuse.DefaultScoreConfig()
+	Scoring    *abuse.ScoreConfig     // nil: abuse.DefaultScoreConfig()
+	Behaviour  *abuse.BehaviourConfig // nil: abuse.DefaultBehaviourConfig()
 	Log        *slog.Logger
 	Now        func() time.Time // nil: time.Now
 }
@@ -71,6 +72,7 @@ type Handler struct {
 	bots      *abuse.BotUA
 	scoring   abuse.ScoreConfig
 	pages     *pageSignals
+	behaviour *behaviour
 	sessions  *sessions
 	s2sNonces *nonces
 	checks    map[string]string // DOM checks named in every challenge answer
@@ -102,6 +104,10 @@ func New(cfg Config, d Deps) (*Handler, error) {
 	if d.Scoring != nil {
 		scoring = *d.Scoring
 	}
+	behaviourCfg := abuse.DefaultBehaviourConfig()
+	if d.Behaviour != nil {
+		behaviourCfg = *d.Behaviour
+	}
 	bots, err := abuse.NewBotUA(cfg.UACacheSize)
 	if err != nil {
 		geo.Close()
@@ -121,6 +127,7 @@ func New(cfg Config, d Deps) (*Handler, error) {
 		bots:      bots,
 		scoring:   scoring,
 		pages:     newPageSignals(1_000_000),
+		behaviour: newBehaviour(behaviourCfg, now),
 		sessions:  newSessions(1_000_000),
 		s2sNonces: newNonces(),
 		checks:    script.DefaultChecks(),
@@ -148,6 +155,8 @@ func (h *Handler) Start(ctx context.Context) error {
 func (h *Handler) background(ctx context.Context) {
 	t := time.NewTicker(5 * time.Second)
 	defer t.Stop()
+	minute := time.NewTicker(time.Minute)
+	defer minute.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -156,6 +165,8 @@ func (h *Handler) background(ctx context.Context) {
 			h.flushRejections(ctx)
 			h.sessions.sweep(h.now())
 			h.pages.sweep(h.now())
+		case <-minute.C:
+			h.behaviour.sweep(h.now())
 		}
 	}
 }

@@ -3,6 +3,7 @@ package collector
 import (
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net/netip"
 	"slices"
 	"strings"
@@ -110,14 +111,20 @@ func (h *Handler) challenge(c *fiber.Ctx) error {
 		return h.reject(site.ID, reasonOrigin, &Error{Status: fiber.StatusForbidden, Code: reasonOrigin, Message: "this Origin is not allowed for the site"})
 	}
 	ua := c.Get(fiber.HeaderUserAgent)
-	tier := abuse.TierNormal
+	ip := clientIP(c)
+	var tier abuse.Tier
 	if h.declaredBot(ua) {
 		tier = abuse.TierDeclaredBot // no puzzle; its events are classified GIVT
+	} else {
+		// More work for anonymising networks and for networks that ask
+		// for many tokens; it decays when they go quiet.
+		tier = abuse.TierFor(h.network.Classify(ip), h.behaviour.velocity.Issue(h.issuer.PrefixHash(ip)))
 	}
-	token, claims, err := h.issuer.Issue(abuse.IssueRequest{SiteID: site.ID, ClientIP: clientIP(c), UserAgent: ua, Origin: origin, Tier: tier})
+	token, claims, err := h.issuer.Issue(abuse.IssueRequest{SiteID: site.ID, ClientIP: ip, UserAgent: ua, Origin: origin, Tier: tier})
 	if err != nil {
 		return err
 	}
+	h.pages.issued(claims.PageLoadID, h.now(), claims.Expires())
 	target := claims.PowTarget
 	if tier == abuse.TierDeclaredBot {
 		// No puzzle is checked for a declared bot; hand it one that n = 0
@@ -174,7 +181,13 @@ func (h *Handler) event(c *fiber.Ctx) error {
 		}
 		return h.rejectVerify(site.ID, err)
 	}
-	events := h.buildEvents(site, &req, verified, ip, &hd)
+	counts := countBatch(req.Events, req.Seq)
+	tally := h.behaviour.loads.Add(verified.PageLoadID, counts.events, counts.interactions, verified.Expires())
+	if tally.Events > maxEventsPerPageLoad {
+		return h.reject(site.ID, "event_limit", &Error{Status: fiber.StatusTooManyRequests, Code: "event_limit",
+			Message: fmt.Sprintf("over %d events in one page load; get a new token", maxEventsPerPageLoad)})
+	}
+	events := h.buildEvents(site, &req, verified, ip, &hd, &counts, tally)
 	if err := h.queue.Enqueue(events...); err != nil {
 		if errors.Is(err, storage.ErrBusy) || errors.Is(err, storage.ErrClosed) {
 			c.Set(fiber.HeaderRetryAfter, "5")
@@ -210,14 +223,27 @@ func (h *Handler) declaredBot(ua string) bool {
 
 // buildEvents turns a verified batch into rows. Everything about the page
 // load (browser, place, visitor, session, score) is worked out once.
-func (h *Handler) buildEvents(site *storage.Site, req *eventRequest, v abuse.Verified, ip netip.Addr, hd *requestHeaders) []storage.Event {
+func (h *Handler) buildEvents(site *storage.Site, req *eventRequest, v abuse.Verified, ip netip.Addr, hd *requestHeaders, counts *batchCounts, tally abuse.PageLoadTally) []storage.Event {
 	now := h.now().UTC()
 	ua := hd.userAgent
 	agent := h.ua.Parse(ua)
 	geo := h.geo.Lookup(ip)
 	visitor := visitorID(h.keys.VisitorSalt(abuse.Day(now)), site.ID, ip, ua)
-	ws, flags := h.pages.remember(v.PageLoadID, req.Signals, batchFlags(req.Events, geo.Country, now), v.Expires())
-	score := h.scoring.Score(h.signals(hd, agent, ip, v, ws, flags))
+	flags := batchFlags(req.Events, geo.Country, now)
+	if req.Seq == 1 || req.Signals != nil {
+		flags = flags.or(h.firstBatchFlags(site, req, v, ua, counts, now))
+	}
+	ws, flags := h.pages.remember(v.PageLoadID, req.Signals, flags, v.Expires())
+	sig := h.signals(hd, agent, ip, v, ws, flags)
+	b := h.behaviour
+	sig.HighIssuance = b.velocity.Pressure(v.IPPrefixHash) >= abuse.TierElevated
+	sig.PageviewBurst = b.bursts.Pageviews(visitor, int(counts.pageviews))
+	sig.TooManyEvents = tally.TooMany
+	sig.PoWTooFast = v.Tier != abuse.TierDeclaredBot && b.cfg.PowSpeed.PoWTooFast(*req.N, req.SolveMS)
+	if e := counts.engagement; e != nil {
+		sig.DwellNoInteraction = b.cfg.Dwell.WithoutInteraction(uint32(e.MS), uint8(e.Scroll), tally.Interactions)
+	}
+	score := h.scoring.Score(sig)
 	base := storage.Event{
 		SiteID: site.ID, PageLoadID: uuid.UUID(v.PageLoadID), Seq: req.Seq, VisitorID: visitor,
 		Country: geo.Country, Region: geo.Region, City: geo.City,
@@ -265,6 +291,25 @@ func (h *Handler) buildEvents(site *storage.Site, req *eventRequest, v abuse.Ver
 		out = append(out, e)
 	}
 	return out
+}
+
+// firstBatchFlags are the page-load verdicts only its first batch can
+// give: how soon it came after the challenge, and whether its machine
+// fingerprint belongs to a cluster.
+func (h *Handler) firstBatchFlags(site *storage.Site, req *eventRequest, v abuse.Verified, ua string, counts *batchCounts, now time.Time) pageFlags {
+	var f pageFlags
+	if v.Tier != abuse.TierDeclaredBot {
+		issued := h.pages.issuedAt(v.PageLoadID)
+		if issued.IsZero() {
+			issued = v.IssuedAt // whole seconds: errs towards "not too soon"
+		}
+		f.tooSoon = h.behaviour.cfg.PowSpeed.EventsTooSoon(*req.N, now.Sub(issued))
+	}
+	if req.Signals != nil && counts.pageview != nil {
+		fp := h.behaviour.fingerprint(ua, counts.pageview, req.Signals)
+		f.cluster = h.behaviour.clusters.Observe(site.ID, fp, v.IPPrefixHash)
+	}
+	return f
 }
 
 type finding struct {

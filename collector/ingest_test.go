@@ -438,3 +438,110 @@ func TestSignalsReachTheScore(t *testing.T) {
 		}
 	}
 }
+
+// TestAdaptiveProofOfWork: a network that asks for many page loads gets
+// more work, and its events carry issuance_velocity; the first 30 a minute
+// get the normal puzzle.
+func TestAdaptiveProofOfWork(t *testing.T) {
+	r := newRig(t)
+	origin := "https://www.acme.example"
+	challenge := func() map[string]any {
+		status, body := r.post("/api/challenge", origin, chromeUA, "text/plain", fmt.Sprintf(`{"site":%q,"url":"https://www.acme.example/"}`, r.siteA.PublicKey))
+		if status != 200 {
+			t.Fatalf("challenge: %d %v", status, body)
+		}
+		return body
+	}
+	for i := range 30 {
+		if max := challenge()["pow"].(map[string]any)["max"]; max != float64(2000) {
+			t.Fatalf("challenge %d: pow max %v, want 2000", i+1, max)
+		}
+	}
+	body := challenge()
+	pow := body["pow"].(map[string]any)
+	if pow["max"] != float64(20000) {
+		t.Fatalf("31st challenge in a minute: pow max %v, want 20000 (elevated)", pow["max"])
+	}
+	plid, _ := hex.DecodeString(pow["plid"].(string))
+	target, _ := hex.DecodeString(pow["target"].(string))
+	n := uint32(0)
+	for !abuse.CheckPoW([16]byte(plid), n, [16]byte(target), 20000) {
+		n++
+	}
+	// As a browser would: the work takes its time (≈ 100 hashes a
+	// millisecond), and is reported so; faster is flagged (pow_too_fast,
+	// events_too_soon).
+	solveMS := int(n)/100 + 1
+	time.Sleep(time.Duration(solveMS) * time.Millisecond)
+	batch := fmt.Sprintf(`{"token":%q,"n":%d,"solve_ms":%d,"seq":1,"events":[%s]}`, body["token"], n, solveMS,
+		`{"type":"pageview","url":"https://www.acme.example/","referrer":"","title":"x","screen_w":1,"lang":"en","tz":"UTC"}`)
+	if status, resp := r.post("/api/event", origin, chromeUA, "text/plain", batch); status != 202 {
+		t.Fatalf("event: %d %v", status, resp)
+	}
+	// A native solver answers at once and says so. Puzzles under 10,000
+	// hashes are not judged (a coarse browser clock could not tell), so
+	// take one that needs more.
+	for n = 0; n < 10000; {
+		body = challenge()
+		pow = body["pow"].(map[string]any)
+		plid, _ = hex.DecodeString(pow["plid"].(string))
+		target, _ = hex.DecodeString(pow["target"].(string))
+		for n = 0; !abuse.CheckPoW([16]byte(plid), n, [16]byte(target), 20000); n++ {
+		}
+	}
+	batch = fmt.Sprintf(`{"token":%q,"n":%d,"solve_ms":0,"seq":1,"events":[%s]}`, body["token"], n,
+		`{"type":"pageview","url":"https://www.acme.example/bot","referrer":"","title":"x","screen_w":1,"lang":"en","tz":"UTC"}`)
+	if status, resp := r.post("/api/event", origin, chromeUA, "text/plain", batch); status != 202 {
+		t.Fatalf("event: %d %v", status, resp)
+	}
+	r.finish()
+	// 30 points alone: counted (ok), so the reason shows on the row only.
+	if reasons := r.column(t, "arrayStringConcat(reasons, ',')", "pathname = '/'"); reasons != "issuance_velocity" {
+		t.Fatalf("browser-like page load: reasons %q, want issuance_velocity", reasons)
+	}
+	if reasons := r.column(t, "arrayStringConcat(reasons, ',')", "pathname = '/bot'"); !strings.Contains(reasons, "pow_too_fast") || !strings.Contains(reasons, "events_too_soon") {
+		t.Fatalf("native solver with n = %d: reasons %q, want pow_too_fast and events_too_soon", n, reasons)
+	}
+}
+
+// column reads one value of site A's one event row that matches cond, as
+// text.
+func (r *rig) column(t *testing.T, expr, cond string) string {
+	conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{r.cfg.Addr}, Auth: clickhouse.Auth{Database: r.cfg.Database}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	var v string
+	if err := conn.QueryRow(context.Background(), "SELECT toString("+expr+") FROM events WHERE site_id = ? AND "+cond, r.siteA.ID).Scan(&v); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// TestEventCapPerPageLoad: a page load may send at most 200 events; the
+// batch that goes over is refused and counted.
+func TestEventCapPerPageLoad(t *testing.T) {
+	r := newRig(t)
+	origin := "https://www.acme.example"
+	token, n := r.pageLoad(r.siteA, origin)
+	vital := `{"type":"vital","url":"https://www.acme.example/","name":"TTFB","value":1}`
+	batch := strings.TrimSuffix(strings.Repeat(vital+",", 50), ",")
+	for seq := 1; seq <= 4; seq++ {
+		if status, body := r.post("/api/event", origin, chromeUA, "text/plain", eventBody(token, n, seq, batch)); status != 202 {
+			t.Fatalf("batch %d: %d %v", seq, status, body)
+		}
+	}
+	status, body := r.post("/api/event", origin, chromeUA, "text/plain", eventBody(token, n, 5, vital))
+	if status != 429 || body["error"].(map[string]any)["code"] != "event_limit" {
+		t.Fatalf("event 201: %d %v, want 429 event_limit", status, body)
+	}
+	r.finish()
+	got, err := r.st.TrafficQuality(context.Background(), r.siteA.ID, time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Events["ok"] != 200 || len(got.Rejected) != 1 || got.Rejected[0].Reason != "event_limit" || got.Rejected[0].Count != 1 {
+		t.Fatalf("quality %+v, want 200 events stored and one event_limit rejection", got)
+	}
+}

@@ -22,15 +22,19 @@ type pageSignals struct {
 type pageFlags struct {
 	referrerSpam bool
 	timezoneFar  bool
+	cluster      bool // its machine fingerprint was in a cluster
+	tooSoon      bool // its first events came sooner than its proof of work takes
 }
 
 func (f pageFlags) or(g pageFlags) pageFlags {
-	return pageFlags{referrerSpam: f.referrerSpam || g.referrerSpam, timezoneFar: f.timezoneFar || g.timezoneFar}
+	return pageFlags{referrerSpam: f.referrerSpam || g.referrerSpam, timezoneFar: f.timezoneFar || g.timezoneFar,
+		cluster: f.cluster || g.cluster, tooSoon: f.tooSoon || g.tooSoon}
 }
 
 type signalEntry struct {
 	s       *wireSignals
 	flags   pageFlags
+	issued  time.Time // when this node issued the token, to the nanosecond; zero if another did
 	expires time.Time
 }
 
@@ -56,6 +60,24 @@ func (p *pageSignals) remember(plid [16]byte, s *wireSignals, f pageFlags, expir
 		p.entries[plid] = e
 	}
 	return e.s, e.flags
+}
+
+// issued notes when this node issued a page load's token: the token says
+// it in whole seconds only.
+func (p *pageSignals) issued(plid [16]byte, at, expires time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.entries) < p.max {
+		p.entries[plid] = signalEntry{issued: at, expires: expires}
+	}
+}
+
+// issuedAt is when this node issued the page load's token (zero when
+// another node did, or the entry is gone).
+func (p *pageSignals) issuedAt(plid [16]byte) time.Time {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.entries[plid].issued
 }
 
 // sweep forgets expired page loads.

@@ -67,6 +67,8 @@ func (h *Handler) signals(hd *requestHeaders, agent enrich.UA, ip netip.Addr, v 
 		MissingFetchMetadata:  abuse.MissingFetchMetadata(ua, hd.secFetchMode),
 		MissingAcceptLanguage: abuse.MissingAcceptLanguage(hd.acceptLanguage),
 		TimezoneMismatch:      flags.timezoneFar,
+		FingerprintCluster:    flags.cluster,
+		EventsTooSoon:         flags.tooSoon,
 		Network:               h.network.Classify(ip),
 		IPPrefixChanged:       v.IPPrefixChanged,
 	}

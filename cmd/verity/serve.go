@@ -76,7 +76,7 @@ func serve(ctx context.Context, cfg config.Config, role string, log *slog.Logger
 		if writer, err = storage.NewWriter(cfg.Writer, st, log.With("component", "writer")); err != nil {
 			return err
 		}
-		ingest, err = collector.New(cfg.Collector, collector.Deps{Queue: writer, DB: st, Sites: st, Rejections: st, Keys: keys, Scoring: &cfg.Scoring, Log: log.With("component", "collector")})
+		ingest, err = collector.New(cfg.Collector, collector.Deps{Queue: writer, DB: st, Sites: st, Rejections: st, Keys: keys, Scoring: &cfg.Scoring, Behaviour: &cfg.Behaviour, Log: log.With("component", "collector")})
 		if err == nil {
 			err = ingest.Start(ctx)
 		}

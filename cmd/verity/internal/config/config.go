@@ -36,13 +36,14 @@ type Config struct {
 	// DataDir holds local state: the spool (unless writer.spool_dir says
 	// otherwise) and, for `verity dev`, the project-managed ClickHouse.
 	// Default "data".
-	DataDir    string               `yaml:"data_dir"`
-	ClickHouse storage.Config       `yaml:"clickhouse"`
-	Writer     storage.WriterConfig `yaml:"writer"`
-	Collector  collector.Config     `yaml:"collector"`
-	Dashboard  dashboard.Config     `yaml:"dashboard"`
-	Scoring    abuse.ScoreConfig    `yaml:"scoring"`
-	Log        Log                  `yaml:"log"`
+	DataDir    string                `yaml:"data_dir"`
+	ClickHouse storage.Config        `yaml:"clickhouse"`
+	Writer     storage.WriterConfig  `yaml:"writer"`
+	Collector  collector.Config      `yaml:"collector"`
+	Dashboard  dashboard.Config      `yaml:"dashboard"`
+	Scoring    abuse.ScoreConfig     `yaml:"scoring"`
+	Behaviour  abuse.BehaviourConfig `yaml:"behaviour"`
+	Log        Log                   `yaml:"log"`
 }
 
 // Log configures logging.
@@ -64,6 +65,7 @@ func Default() Config {
 		Collector:  collector.DefaultConfig(),
 		Dashboard:  dashboard.DefaultConfig(),
 		Scoring:    abuse.DefaultScoreConfig(),
+		Behaviour:  abuse.DefaultBehaviourConfig(),
 		Log:        Log{Level: "info", Format: "json"},
 	}
 }
@@ -142,7 +144,7 @@ func (c Config) Validate() error {
 	if c.DataDir == "" {
 		errs = append(errs, errors.New("data_dir: required"))
 	}
-	for _, err := range []error{c.ClickHouse.Validate(), c.Writer.Validate(), c.Collector.Validate(), c.Dashboard.Validate(), c.Scoring.Validate()} {
+	for _, err := range []error{c.ClickHouse.Validate(), c.Writer.Validate(), c.Collector.Validate(), c.Dashboard.Validate(), c.Scoring.Validate(), c.Behaviour.Validate()} {
 		if err != nil {
 			errs = append(errs, err)
 		}
