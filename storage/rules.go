@@ -81,7 +81,8 @@ func checkNote(note string) (string, error) {
 	return note, nil
 }
 
-// Rules lists a site's rules, oldest first.
+// Rules lists a site's rules, oldest first (a rule is never edited, so its
+// version orders rules created in the same second).
 func (s *Store) Rules(ctx context.Context, siteID uuid.UUID) ([]SiteRule, error) {
 	return s.rules(ctx, "AND site_id = ?", siteID)
 }
@@ -112,7 +113,7 @@ func (s *Store) rules(ctx context.Context, where string, args ...any) ([]SiteRul
 	ctx, cancel := s.queryCtx(ctx)
 	defer cancel()
 	rows, err := s.db.Query(ctx, `SELECT site_id, rule_id, action, kind, value, note, created_by, created_at
-		FROM site_rules FINAL WHERE deleted = 0 `+where+` ORDER BY site_id, created_at, rule_id`, args...)
+		FROM site_rules FINAL WHERE deleted = 0 `+where+` ORDER BY site_id, created_at, version, rule_id`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("storage: list rules: %w", err)
 	}
