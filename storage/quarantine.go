@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/google/uuid"
 
@@ -83,7 +84,7 @@ func ParseQuarantineMatch(kind, value string) (QuarantineKind, string, error) {
 		return k, d, err
 	case QuarantineSource, QuarantineBrowser, QuarantineUTMSource:
 		v := strings.TrimSpace(value)
-		if v == "" || strings.ContainsFunc(v, isControl) {
+		if v == "" || strings.ContainsFunc(v, unicode.IsControl) {
 			return "", "", fmt.Errorf("%s %q: want a non-empty value without control characters", kind, value)
 		}
 		return k, v, nil
@@ -94,8 +95,6 @@ func ParseQuarantineMatch(kind, value string) (QuarantineKind, string, error) {
 	}
 	return "", "", fmt.Errorf("quarantine kind %q: want one of %s", kind, strings.Join(names, ", "))
 }
-
-func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
 
 // parseHost reads a host name as the referrer column holds it: lower-case
 // letters, digits, '-' and '_' in dot-separated labels.

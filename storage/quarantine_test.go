@@ -302,3 +302,27 @@ func TestPutQuarantineRefusesBadInput(t *testing.T) {
 		t.Fatalf("refused quarantines were stored: %+v, %v", list, err)
 	}
 }
+
+// FuzzParseQuarantineMatch: no input panics; an accepted one has a known
+// kind, a bounded non-empty value, and normalising it again changes
+// nothing.
+func FuzzParseQuarantineMatch(f *testing.F) {
+	for _, c := range []struct{ kind, value string }{
+		{"asn", "AS16509"}, {"country", "uk"}, {"path", "/a/*"}, {"source", " Google "},
+		{"referrer_domain", "Old.Reddit.com"}, {"browser", "x' OR 1=1 --"}, {"utm_source", "a\x00b"}, {"cidr", "10.0.0.0/8"},
+	} {
+		f.Add(c.kind, c.value)
+	}
+	f.Fuzz(func(t *testing.T, kind, value string) {
+		k, v, err := storage.ParseQuarantineMatch(kind, value)
+		if err != nil {
+			return
+		}
+		if !slices.Contains(storage.QuarantineKinds, k) || string(k) != kind || v == "" || len(v) > 2048 {
+			t.Fatalf("ParseQuarantineMatch(%q, %q) = %q, %q", kind, value, k, v)
+		}
+		if k2, v2, err := storage.ParseQuarantineMatch(kind, v); err != nil || k2 != k || v2 != v {
+			t.Fatalf("not idempotent: %q -> %q -> %q, %v", value, v, v2, err)
+		}
+	})
+}
