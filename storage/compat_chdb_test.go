@@ -212,6 +212,11 @@ func exerciseStore(st *storage.Store) ([]string, error) {
 		events[i].TS = created.Add(time.Duration(i) * time.Hour)
 		events[i].PageLoadID = uuid.MustParse(fmt.Sprintf("00000000-0000-4000-8000-%012d", i))
 		events[i].Reasons = []string{"givt.declared_bot", "it's \"quoted\""}
+		events[i].ASN = uint32(64500 + i%3)
+		events[i].VisitorID = uint64(i % 5)
+		if i%4 == 0 {
+			events[i].Verdict = "suspect"
+		}
 	}
 	if err := st.InsertEvents(ctx, events); err != nil {
 		return nil, err
@@ -230,7 +235,71 @@ func exerciseStore(st *storage.Store) ([]string, error) {
 	if err := st.InsertRejections(ctx, []storage.Rejection{{SiteID: siteA.ID, Minute: created, Reason: "bad_token", Count: 3}}); err != nil {
 		return nil, err
 	}
+	if err := exerciseRulesAndQuarantines(ctx, st, siteA.ID, created, add); err != nil {
+		return nil, err
+	}
 	return out, nil
+}
+
+// exerciseRulesAndQuarantines continues exerciseStore: rules, and the
+// views and quality report of siteA's 40 hourly events (ASNs 64500, 64501,
+// 64502 in turn) before, during and after a quarantine.
+func exerciseRulesAndQuarantines(ctx context.Context, st *storage.Store, site uuid.UUID, created time.Time, add func(string, any)) error {
+	r, err := st.PutRule(ctx, storage.SiteRule{SiteID: site, ID: uuid.MustParse("00000000-0000-4000-8000-0000000000f1"), Action: "deny", Kind: "ua", Value: "It's \\ \"Bot\"", CreatedBy: "cli", CreatedAt: created})
+	if err != nil {
+		return err
+	}
+	rules, err := st.Rules(ctx, site)
+	if err != nil {
+		return err
+	}
+	add("rules", rules)
+	if _, err := st.DeleteRule(ctx, site, r.ID); err != nil {
+		return err
+	}
+	all, err := st.AllRules(ctx)
+	if err != nil {
+		return err
+	}
+	add("all rules after delete", all)
+
+	from, to := created, created.Add(40*time.Hour)
+	report := func(label string) error {
+		for _, v := range []storage.View{storage.ViewHuman, storage.ViewAll, storage.ViewSuspicious} {
+			tot, err := st.Totals(ctx, site, from, to, v)
+			if err != nil {
+				return err
+			}
+			add(label+" totals "+string(v), tot)
+		}
+		q, err := st.TrafficQuality(ctx, site, from, to)
+		add(label+" quality", q)
+		return err
+	}
+	if err := report("before"); err != nil {
+		return err
+	}
+	q, err := st.PutQuarantine(ctx, storage.Quarantine{SiteID: site, ID: uuid.MustParse("00000000-0000-4000-8000-0000000000f2"),
+		From: created.Add(10 * time.Hour), To: created.Add(20 * time.Hour), Kind: "asn", Value: "AS64501", Note: "it's", CreatedBy: "cli", CreatedAt: created})
+	if err != nil {
+		return err
+	}
+	if _, err := st.PutQuarantine(ctx, storage.Quarantine{SiteID: site, ID: uuid.MustParse("00000000-0000-4000-8000-0000000000f3"),
+		From: created.Add(30 * time.Hour), To: created.Add(50 * time.Hour), Kind: "path", Value: "/p/3*", CreatedBy: "cli", CreatedAt: created}); err != nil {
+		return err
+	}
+	if err := report("quarantined"); err != nil {
+		return err
+	}
+	if _, err := st.RevokeQuarantine(ctx, site, q.ID); err != nil {
+		return err
+	}
+	if err := report("revoked"); err != nil {
+		return err
+	}
+	qs, err := st.Quarantines(ctx, site)
+	add("quarantines", qs)
+	return err
 }
 
 // chdbQuerier runs the storage layer's SQL on chDB, binding the arguments
@@ -450,4 +519,21 @@ func TestTrafficQualityChDB(t *testing.T) {
 func TestTotalsPerViewChDB(t *testing.T) {
 	st, _, _ := migratedChDB(t)
 	checkTotals(t, st)
+}
+
+// TestRulesChDB, TestQuarantinesChDB, TestQuarantineLifecycleChDB: the
+// same checks as on 18.16, on ClickHouse 26.x.
+func TestRulesChDB(t *testing.T) {
+	st, _, _ := migratedChDB(t)
+	checkRules(t, st)
+}
+
+func TestQuarantinesChDB(t *testing.T) {
+	st, _, _ := migratedChDB(t)
+	checkQuarantines(t, st)
+}
+
+func TestQuarantineLifecycleChDB(t *testing.T) {
+	st, _, _ := migratedChDB(t)
+	checkQuarantineLifecycle(t, st)
 }

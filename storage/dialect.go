@@ -46,5 +46,16 @@ func (d Dialect) DDLSettings() clickhouse.Settings {
 	return nil
 }
 
+// AddColumn is "ADD COLUMN IF NOT EXISTS" where the server knows it, else
+// "ADD COLUMN": 18.16 rejects the IF NOT EXISTS (Migrate then treats an
+// existing column as added; see columnExists). 20.1 is a version known to
+// have it; in between, the plain form works too.
+func (d Dialect) AddColumn() string {
+	if d.AtLeast(20, 1) {
+		return "ADD COLUMN IF NOT EXISTS"
+	}
+	return "ADD COLUMN"
+}
+
 // MinSupported is the oldest server Verity runs on.
 var MinSupported = Dialect{Major: 18, Minor: 16}

@@ -30,6 +30,7 @@ type Event struct {
 	Channel                                                string // search, social, ai, email, referral, direct, paid
 	UTMSource, UTMMedium, UTMCampaign, UTMContent, UTMTerm string
 	Country, Region, City                                  string
+	ASN                                                    uint32 // the network's autonomous system (shared by all its users, not personal data); 0 when unknown
 	Browser, BrowserVersion, OS, OSVersion, Device         string
 	ScreenWidth                                            uint16
 	Language, Timezone                                     string
@@ -50,7 +51,7 @@ type Event struct {
 const eventColumns = `site_id, ts, event_id, page_load_id, seq, type, name, visitor_id, session_id,
 	hostname, pathname, title, referrer, source, channel,
 	utm_source, utm_medium, utm_campaign, utm_content, utm_term,
-	country, region, city, browser, browser_version, os, os_version, device,
+	country, region, city, asn, browser, browser_version, os, os_version, device,
 	screen_width, language, timezone, engagement_ms, scroll_depth, value,
 	prop_keys, prop_values, verified, score, verdict, class, reasons, ingest`
 
@@ -59,7 +60,7 @@ func eventValues(e *Event) []any {
 		e.SiteID, e.TS, e.EventID, e.PageLoadID, e.Seq, e.Type, e.Name, e.VisitorID, e.SessionID,
 		e.Hostname, e.Pathname, e.Title, e.Referrer, e.Source, e.Channel,
 		e.UTMSource, e.UTMMedium, e.UTMCampaign, e.UTMContent, e.UTMTerm,
-		e.Country, e.Region, e.City, e.Browser, e.BrowserVersion, e.OS, e.OSVersion, e.Device,
+		e.Country, e.Region, e.City, e.ASN, e.Browser, e.BrowserVersion, e.OS, e.OSVersion, e.Device,
 		e.ScreenWidth, e.Language, e.Timezone, e.EngagementMS, e.ScrollDepth, e.Value,
 		nonNil(e.PropKeys), nonNil(e.PropValues), b2u(e.Verified), e.Score, e.Verdict, e.Class, nonNil(e.Reasons), e.Ingest,
 	}

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io/fs"
 	"path"
@@ -111,8 +112,9 @@ type AppliedMigration struct {
 
 // Migrate applies every migration the database has not recorded, in order,
 // and returns the ones it applied. It is idempotent: statements are
-// CREATE ... IF NOT EXISTS, so a run that failed half-way can be repeated.
-// progress, when not nil, is told about each migration before it runs.
+// CREATE ... IF NOT EXISTS or add columns (see columnExists), so a run that
+// failed half-way can be repeated. progress, when not nil, is told about
+// each migration before it runs.
 func (s *Store) Migrate(ctx context.Context, progress func(m Migration)) ([]Migration, error) {
 	all, err := Migrations(s.dialect)
 	if err != nil {
@@ -138,7 +140,7 @@ func (s *Store) Migrate(ctx context.Context, progress func(m Migration)) ([]Migr
 			progress(m)
 		}
 		for i, stmt := range m.Statements {
-			if err := s.conn.Exec(ddl, stmt); err != nil {
+			if err := s.conn.Exec(ddl, stmt); err != nil && !columnExists(err) {
 				return done, fmt.Errorf("storage: migration %04d_%s statement %d: %w", m.Version, m.Name, i+1, err)
 			}
 		}
@@ -149,6 +151,16 @@ func (s *Store) Migrate(ctx context.Context, progress func(m Migration)) ([]Migr
 		done = append(done, m)
 	}
 	return done, nil
+}
+
+// columnExists reports whether err is the server refusing to add a column
+// that is there already. On 18.16, which has no ADD COLUMN IF NOT EXISTS,
+// that is how a migration repeated after a half-way failure finds the
+// column it added the first time; the column's type is the migration's.
+func columnExists(err error) bool {
+	var ex *clickhouse.Exception
+	// 44 ILLEGAL_COLUMN on 18.16, 15 DUPLICATE_COLUMN on later servers.
+	return errors.As(err, &ex) && (ex.Code == 44 || ex.Code == 15) && strings.Contains(ex.Message, "already exists")
 }
 
 func (s *Store) appliedChecksums(ctx context.Context) (map[int]string, error) {

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ClickHouse/clickhouse-go/v2"
+
 	"github.com/verityhq/verity/storage"
 	"github.com/verityhq/verity/storage/chtest"
 )
@@ -88,5 +90,35 @@ func TestMigrateIsIdempotent(t *testing.T) {
 	}
 	if !slices.Equal(versions, want) {
 		t.Fatalf("recorded versions %v, want %v", versions, want)
+	}
+}
+
+// A migration interrupted after some statements ran is repeated whole. With
+// the record of every migration lost, all of them run again: tables exist
+// (IF NOT EXISTS) and the events.asn column too, which 18.16, having no
+// ADD COLUMN IF NOT EXISTS, reports as an error that Migrate must accept.
+func TestMigrateRepeatsAppliedStatements(t *testing.T) {
+	ctx := context.Background()
+	cfg := chtest.Config(t)
+	st := chtest.StoreFor(t, cfg)
+	if err := st.InsertEvents(ctx, []storage.Event{{SiteID: qSite, TS: qFrom, EventID: 1, Type: "pageview", Verdict: "ok", ASN: 16509}}); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{cfg.Addr}, Auth: clickhouse.Auth{Database: cfg.Database}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if err := conn.Exec(ctx, "DROP TABLE schema_migrations"); err != nil {
+		t.Fatal(err)
+	}
+	again, err := st.Migrate(ctx, nil)
+	all, _ := storage.Migrations(st.Dialect())
+	if err != nil || len(again) != len(all) {
+		t.Fatalf("Migrate after losing its record: applied %d of %d, %v", len(again), len(all), err)
+	}
+	var asn uint32
+	if err := conn.QueryRow(ctx, "SELECT asn FROM events WHERE event_id = 1").Scan(&asn); err != nil || asn != 16509 {
+		t.Fatalf("stored asn = %d, %v; want 16509 kept", asn, err)
 	}
 }

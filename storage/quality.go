@@ -26,13 +26,21 @@ type QualityReport struct {
 	Rejected []ReasonCount     // hard rejections by reason, most first
 }
 
-// TrafficQuality reports on one site's events with from <= ts < to.
+// TrafficQuality reports on one site's events with from <= ts < to. Events
+// an active quarantine covers count as invalid, class
+// abuse.ClassActivityList, with the single reason ReasonQuarantine (their
+// stored reasons are not listed: they no longer decide the verdict).
 func (s *Store) TrafficQuality(ctx context.Context, siteID uuid.UUID, from, to time.Time) (QualityReport, error) {
+	r := QualityReport{Events: map[string]uint64{}}
+	q, qargs, err := s.quarantined(ctx, siteID, from, to)
+	if err != nil {
+		return r, err
+	}
 	ctx, cancel := s.queryCtx(ctx)
 	defer cancel()
-	r := QualityReport{Events: map[string]uint64{}}
-	rows, err := s.db.Query(ctx, `SELECT verdict, count() FROM events
-		WHERE site_id = ? AND ts >= ? AND ts < ? GROUP BY verdict ORDER BY verdict`, siteID, from, to)
+	query, args := expandQuarantined(`SELECT if({quarantined}, 'invalid', verdict) AS v, count() FROM events
+		WHERE site_id = ? AND ts >= ? AND ts < ? GROUP BY v ORDER BY v`, q, qargs, siteID, from, to)
+	rows, err := s.db.Query(ctx, query, args...)
 	if err != nil {
 		return r, fmt.Errorf("storage: traffic quality: %w", err)
 	}
@@ -49,9 +57,13 @@ func (s *Store) TrafficQuality(ctx context.Context, siteID uuid.UUID, from, to t
 	if err := rows.Err(); err != nil {
 		return r, fmt.Errorf("storage: traffic quality: %w", err)
 	}
-	if r.Reasons, err = s.reasonCounts(ctx, `SELECT verdict, class, reason, count() AS n FROM events ARRAY JOIN reasons AS reason
-		WHERE site_id = ? AND ts >= ? AND ts < ? AND verdict != 'ok'
-		GROUP BY verdict, class, reason ORDER BY n DESC, verdict, class, reason`, siteID, from, to); err != nil {
+	// A quarantined event's verdict, class and reasons are replaced.
+	query, args = expandQuarantined(`SELECT if({quarantined}, 'invalid', verdict) AS v,
+		if({quarantined}, 'givt_activity_list', class) AS c, reason, count() AS n
+		FROM events ARRAY JOIN if({quarantined}, ['quarantine'], reasons) AS reason
+		WHERE site_id = ? AND ts >= ? AND ts < ? AND (verdict != 'ok' OR {quarantined})
+		GROUP BY v, c, reason ORDER BY n DESC, v, c, reason`, q, qargs, siteID, from, to)
+	if r.Reasons, err = s.reasonCounts(ctx, query, args...); err != nil {
 		return r, err
 	}
 	if r.Rejected, err = s.reasonCounts(ctx, `SELECT '', '', reason, sum(count) AS n FROM rejections

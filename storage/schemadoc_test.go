@@ -129,6 +129,24 @@ func docQueryWant(migrations []storage.Migration) map[string][][]string {
 			{"INP", "240", "5"},
 			{"LCP", "3100", "5"},
 		},
+		// Deny AS16509 and allow DE; the removed python-requests rule and
+		// beta.example's rule are left out.
+		"site-rules": {
+			{"action", "kind", "value", "note"},
+			{"allow", "country", "DE", ""},
+			{"deny", "asn", "16509", "scraper on AWS"},
+		},
+		// Not the revoked AS16509 quarantine, nor beta.example's.
+		"active-quarantines": {
+			{"kind", "value", "from_ts", "to_ts", "note"},
+			{"source", "Reddit", "2026-03-04 00:00:00", "2026-03-05 00:00:00", "vote brigade"},
+		},
+		// 4 March had 3 ok pageviews; 103's two came from Reddit.
+		"daily-pageviews-quarantined": {
+			{"day", "pageviews"},
+			{"2026-03-03", "2"},
+			{"2026-03-04", "1"},
+		},
 		"applied-migrations": applied,
 	}
 }
@@ -549,6 +567,8 @@ func docFixture(t *testing.T, st *storage.Store) {
 		t.Fatal(err)
 	}
 
+	docRulesAndQuarantines(t, st, created)
+
 	minute := func(s string) time.Time {
 		ts, err := time.ParseInLocation(time.DateTime, s, time.UTC)
 		if err != nil {
@@ -575,6 +595,53 @@ func docFixture(t *testing.T, st *storage.Store) {
 	} {
 		if err := st.InsertRejections(ctx, batch); err != nil {
 			t.Fatal(err)
+		}
+	}
+}
+
+// docRulesAndQuarantines stores the fixture's rules and quarantines, with a
+// removed rule, a revoked quarantine and another site's of each.
+func docRulesAndQuarantines(t *testing.T, st *storage.Store, created time.Time) {
+	t.Helper()
+	ctx := context.Background()
+	for _, r := range []storage.SiteRule{
+		{SiteID: docSiteAcme, Action: "deny", Kind: "asn", Value: "AS16509", Note: "scraper on AWS"},
+		{SiteID: docSiteAcme, Action: "allow", Kind: "country", Value: "de"},
+		{SiteID: docSiteAcme, Action: "deny", Kind: "ua", Value: "python-requests"},
+		{SiteID: docSiteBeta, Action: "deny", Kind: "path", Value: "/admin/*"},
+	} {
+		r.CreatedBy, r.CreatedAt = "cli", created
+		stored, err := st.PutRule(ctx, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Kind == "ua" {
+			if _, err := st.DeleteRule(ctx, r.SiteID, stored.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	day := func(s string) time.Time {
+		ts, err := time.ParseInLocation(time.DateOnly, s, time.UTC)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ts
+	}
+	for _, q := range []storage.Quarantine{
+		{SiteID: docSiteAcme, From: day("2026-03-04"), To: day("2026-03-05"), Kind: "source", Value: "Reddit", Note: "vote brigade"},
+		{SiteID: docSiteAcme, From: day("2026-03-01"), To: day("2026-04-01"), Kind: "asn", Value: "16509", Note: "revoked"},
+		{SiteID: docSiteBeta, From: day("2026-03-01"), To: day("2026-04-01"), Kind: "country", Value: "DE"},
+	} {
+		q.CreatedBy, q.CreatedAt = "cli", created
+		stored, err := st.PutQuarantine(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if q.Note == "revoked" {
+			if _, err := st.RevokeQuarantine(ctx, q.SiteID, stored.ID); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 }

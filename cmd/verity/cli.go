@@ -42,6 +42,12 @@ var commands = []command{
 	{"site create", "create a site and print its keys and snippet tag", cmdSiteCreate},
 	{"site list", "list sites", cmdSiteList},
 	{"site rotate-key", "replace a site's public key or secret key", cmdSiteRotateKey},
+	{"site rule add", "add a rule that allows or denies a site's traffic (cidr, asn, country, ua, path)", cmdSiteRuleAdd},
+	{"site rule list", "list a site's rules", cmdSiteRuleList},
+	{"site rule remove", "remove one of a site's rules", cmdSiteRuleRemove},
+	{"quarantine add", "mark a site's stored events in a time window as invalid, after the fact", cmdQuarantineAdd},
+	{"quarantine list", "list a site's quarantines", cmdQuarantineList},
+	{"quarantine revoke", "revoke a quarantine: its events count again", cmdQuarantineRevoke},
 	{"snippet export", "write the snippet files and their SRI hashes for a CDN", cmdSnippetExport},
 	{"dev", "local demo: ClickHouse, schema, demo tenant and site, all servers", cmdDev},
 	{"version", "print the version", cmdVersion},
@@ -84,7 +90,7 @@ func printUsage(w io.Writer) {
 	fmt.Fprintln(w, "\nUsage: verity <command> [flags]   (verity <command> --help for its flags)")
 	fmt.Fprintln(w, "\nCommands:")
 	for _, c := range commands {
-		fmt.Fprintf(w, "  %-17s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-18s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w, "\nConfiguration: --config FILE (or VERITY_CONFIG), VERITY_* variables and flags; see configs/verity.example.yaml.")
 }
