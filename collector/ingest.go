@@ -234,7 +234,8 @@ func (h *Handler) buildEvents(site *storage.Site, req *eventRequest, v abuse.Ver
 		flags = flags.or(h.firstBatchFlags(site, req, v, ua, counts, now))
 	}
 	ws, flags := h.pages.remember(v.PageLoadID, req.Signals, flags, v.Expires())
-	sig := h.signals(hd, agent, ip, v, ws, flags)
+	network := h.network.Classify(ip)
+	sig := h.signals(hd, agent, network, v, ws, flags)
 	b := h.behaviour
 	sig.HighIssuance = b.velocity.Pressure(v.IPPrefixHash) >= abuse.TierElevated
 	sig.PageviewBurst = b.bursts.Pageviews(visitor, int(counts.pageviews))
@@ -249,7 +250,12 @@ func (h *Handler) buildEvents(site *storage.Site, req *eventRequest, v abuse.Ver
 		Country: geo.Country, Region: geo.Region, City: geo.City,
 		Browser: agent.Browser, BrowserVersion: agent.BrowserVersion, OS: agent.OS, OSVersion: agent.OSVersion, Device: agent.Device,
 		Score: score.Score, Verdict: score.Verdict, Class: score.Class, Reasons: score.Reasons, Ingest: "browser",
+		ASN: uint32(network.ASN),
 	}
+	// The site's own allow and deny rules override the score, event by
+	// event (a path rule depends on the page).
+	rules := h.sites.rulesFor(site.ID)
+	ruleIn := abuse.RuleInput{IP: ip, ASN: uint32(network.ASN), Country: geo.Country, UserAgent: ua}
 	out := make([]storage.Event, 0, len(req.Events))
 	for i := range req.Events {
 		we := &req.Events[i]
@@ -265,6 +271,11 @@ func (h *Handler) buildEvents(site *storage.Site, req *eventRequest, v abuse.Ver
 				ref := enrich.ClassifyReferrer(we.Referrer, page)
 				e.Referrer, e.Source, e.Channel = ref.URL, ref.Source, ref.Channel
 			}
+		}
+		if rules != nil {
+			ruleIn.Path = e.Pathname
+			r := rules.Apply(score, ruleIn)
+			e.Score, e.Verdict, e.Class, e.Reasons = r.Score, r.Verdict, r.Class, r.Reasons
 		}
 		switch we.Type {
 		case "pageview":

@@ -130,7 +130,7 @@ func BenchmarkVerifyAndScore(b *testing.B) {
 		}
 		agent := h.ua.Parse(ua)
 		s, flags := h.pages.remember(v.PageLoadID, ws, batchFlags(events, "DE", h.now()), v.Expires())
-		if r := h.scoring.Score(h.signals(&hd, agent, ip, v, s, flags)); r.Verdict != abuse.VerdictOK {
+		if r := h.scoring.Score(h.signals(&hd, agent, h.network.Classify(ip), v, s, flags)); r.Verdict != abuse.VerdictOK {
 			b.Fatalf("scored %+v", r)
 		}
 		i++

@@ -49,6 +49,13 @@ func newRig(t testing.TB) *rig { return newRigWith(t, nil) }
 // newRigWith lets a test change the two sites before they are stored.
 func newRigWith(t testing.TB, edit func(a, b *storage.Site)) *rig {
 	t.Helper()
+	return newRigSetup(t, edit, nil)
+}
+
+// newRigSetup also lets a test store what the collector loads at start
+// (site rules) once the sites exist.
+func newRigSetup(t testing.TB, edit func(a, b *storage.Site), setup func(st *storage.Store, a, b storage.Site)) *rig {
+	t.Helper()
 	cfg := chtest.Config(t)
 	st := chtest.StoreFor(t, cfg)
 	ctx := context.Background()
@@ -66,6 +73,9 @@ func newRigWith(t testing.TB, edit func(a, b *storage.Site)) *rig {
 		if err := st.PutSite(ctx, s); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if setup != nil {
+		setup(st, r.siteA, r.siteB)
 	}
 	wcfg := storage.DefaultWriterConfig()
 	wcfg.SpoolDir = filepath.Join(t.TempDir(), "spool")
@@ -543,5 +553,39 @@ func TestEventCapPerPageLoad(t *testing.T) {
 	}
 	if got.Events["ok"] != 200 || len(got.Rejected) != 1 || got.Rejected[0].Reason != "event_limit" || got.Rejected[0].Count != 1 {
 		t.Fatalf("quality %+v, want 200 events stored and one event_limit rejection", got)
+	}
+}
+
+// TestSiteRulesOverrideTheScore: a site's deny rule makes its matching
+// events invalid (givt_activity_list, rule_deny) and leaves the others; an
+// allow rule counts what the signals flagged, keeping their reasons. Site
+// B's rules never touch site A.
+func TestSiteRulesOverrideTheScore(t *testing.T) {
+	r := newRigSetup(t, nil, func(st *storage.Store, a, b storage.Site) {
+		for _, rule := range []storage.SiteRule{
+			{SiteID: a.ID, Action: abuse.RuleDeny, Kind: abuse.RulePath, Value: "/private*"},
+			{SiteID: a.ID, Action: abuse.RuleAllow, Kind: abuse.RuleUA, Value: "X11; Linux"},
+			{SiteID: b.ID, Action: abuse.RuleDeny, Kind: abuse.RulePath, Value: "/*"},
+		} {
+			if _, err := st.PutRule(context.Background(), rule); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+	origin := "https://www.acme.example"
+	token, n := r.pageLoad(r.siteA, origin)
+	// No Accept-Language and no fetch metadata: flagged (60) without the allow rule.
+	odd := map[string]string{"Accept-Language": "", "Sec-Fetch-Mode": ""}
+	events := `{"type":"pageview","url":"https://www.acme.example/","referrer":"","title":"x","screen_w":1,"lang":"en","tz":"UTC"},` +
+		`{"type":"pageview","url":"https://www.acme.example/private/report","referrer":"","title":"x","screen_w":1,"lang":"en","tz":"UTC"}`
+	if status, body := r.postWith("/api/event", origin, chromeUA, "text/plain", eventBody(token, n, 1, events), odd); status != 202 {
+		t.Fatalf("event: %d %v", status, body)
+	}
+	r.finish()
+	if got := r.column(t, "(verdict, class, reasons)", "pathname = '/'"); got != "('ok','',['missing_fetch_metadata','missing_accept_language','rule_allow'])" {
+		t.Errorf("allowed page: %s", got)
+	}
+	if got := r.column(t, "(verdict, class, reasons)", "pathname = '/private/report'"); got != "('invalid','givt_activity_list',['missing_fetch_metadata','missing_accept_language','rule_deny'])" {
+		t.Errorf("denied page: %s", got)
 	}
 }

@@ -1,7 +1,6 @@
 package collector
 
 import (
-	"net/netip"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -54,7 +53,7 @@ func batchFlags(events []wireEvent, country string, now time.Time) pageFlags {
 // the User-Agent and headers, the network, the token's verdicts, the
 // snippet's automation signals (nil when this node never saw them) and the
 // page load's flags.
-func (h *Handler) signals(hd *requestHeaders, agent enrich.UA, ip netip.Addr, v abuse.Verified, ws *wireSignals, flags pageFlags) abuse.Signals {
+func (h *Handler) signals(hd *requestHeaders, agent enrich.UA, network abuse.NetClass, v abuse.Verified, ws *wireSignals, flags pageFlags) abuse.Signals {
 	ua := hd.userAgent
 	s := abuse.Signals{
 		DeclaredBot:           v.Tier == abuse.TierDeclaredBot || agent.Bot || h.bots.IsBot(ua),
@@ -69,7 +68,7 @@ func (h *Handler) signals(hd *requestHeaders, agent enrich.UA, ip netip.Addr, v 
 		TimezoneMismatch:      flags.timezoneFar,
 		FingerprintCluster:    flags.cluster,
 		EventsTooSoon:         flags.tooSoon,
-		Network:               h.network.Classify(ip),
+		Network:               network,
 		IPPrefixChanged:       v.IPPrefixChanged,
 	}
 	if ws != nil {

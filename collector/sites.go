@@ -2,6 +2,7 @@ package collector
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/url"
 	"strings"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/verityhq/verity/abuse"
 	"github.com/verityhq/verity/storage"
 )
 
@@ -18,7 +20,16 @@ type SiteSource interface {
 	Sites(ctx context.Context, f storage.SiteFilter) ([]storage.Site, error)
 }
 
-var _ SiteSource = (*storage.Store)(nil)
+// RuleSource lists every site's allow and deny rules. A SiteSource that
+// has it (*storage.Store does) has its rules applied to each site's events.
+type RuleSource interface {
+	AllRules(ctx context.Context) ([]storage.SiteRule, error)
+}
+
+var (
+	_ SiteSource = (*storage.Store)(nil)
+	_ RuleSource = (*storage.Store)(nil)
+)
 
 // siteCache holds every live site in memory, refreshed in the background,
 // so the ingest path never queries ClickHouse. Key rotation and Origin
@@ -30,6 +41,7 @@ type siteCache struct {
 	mu     sync.RWMutex
 	byKey  map[string]*storage.Site
 	byID   map[uuid.UUID]*storage.Site
+	rules  map[uuid.UUID]*abuse.RuleSet // sites without rules have none
 	loaded bool
 }
 
@@ -51,10 +63,47 @@ func (c *siteCache) refresh(ctx context.Context) error {
 		byKey[s.PublicKey] = s
 		byID[s.ID] = s
 	}
+	rules, err := c.loadRules(ctx)
 	c.mu.Lock()
 	c.byKey, c.byID, c.loaded = byKey, byID, true
+	if err == nil {
+		c.rules = rules
+	}
 	c.mu.Unlock()
-	return nil
+	return err
+}
+
+// loadRules compiles every site's rules. A stored rule that no longer
+// parses is skipped (and logged); the site's other rules still apply.
+func (c *siteCache) loadRules(ctx context.Context) (map[uuid.UUID]*abuse.RuleSet, error) {
+	src, ok := c.src.(RuleSource)
+	if !ok {
+		return nil, nil
+	}
+	all, err := src.AllRules(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load rules: %w", err)
+	}
+	bySite := map[uuid.UUID][]abuse.Rule{}
+	for _, r := range all {
+		bySite[r.SiteID] = append(bySite[r.SiteID], r.Rule())
+	}
+	out := make(map[uuid.UUID]*abuse.RuleSet, len(bySite))
+	for site, rules := range bySite {
+		rs, err := abuse.NewRuleSet(rules)
+		if err != nil {
+			c.log.Warn("site rules skipped", "site", site, "err", err)
+		}
+		out[site] = rs
+	}
+	return out, nil
+}
+
+// rulesFor returns the site's compiled rules, nil when it has none.
+func (c *siteCache) rulesFor(id uuid.UUID) *abuse.RuleSet {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.rules[id]
 }
 
 // run refreshes every interval until ctx ends.
