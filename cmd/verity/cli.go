@@ -42,6 +42,7 @@ var commands = []command{
 	{"site create", "create a site and print its keys and snippet tag", cmdSiteCreate},
 	{"site list", "list sites", cmdSiteList},
 	{"site rotate-key", "replace a site's public key or secret key", cmdSiteRotateKey},
+	{"abuse eval", "replay labelled traffic through the scorer; precision, recall, targets", cmdAbuseEval},
 	{"snippet export", "write the snippet files and their SRI hashes for a CDN", cmdSnippetExport},
 	{"dev", "local demo: ClickHouse, schema, demo tenant and site, all servers", cmdDev},
 	{"version", "print the version", cmdVersion},
