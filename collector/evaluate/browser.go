@@ -66,7 +66,7 @@ func parseBrowser(ua string) browserInfo {
 		b.chromium = atoi(m[2])
 		b.brand, b.brandMajor = "Google Chrome", b.chromium
 		if m[1] == "HeadlessChrome" {
-			b.brand = "HeadlessChrome"
+			b.brand = "Chromium" // measured: headless Chromium 156 sends only Chromium and GREASE
 		}
 		if strings.Contains(ua, "; wv)") {
 			b.brand = "Android WebView"
@@ -124,7 +124,15 @@ var headerKinds = []string{
 	"platform_mismatch",     // Sec-CH-UA-Platform of another system than the UA's (a Linux server posing as Windows)
 	"no_fetch_metadata",     // a modern browser UA without Sec-Fetch-*
 	"no_accept_language",    // no Accept-Language
+	// What headless Chromium on a Linux server sends whatever UA it was
+	// given with --user-agent (measured with Debian's Chromium 156): its
+	// own client hints, Chromium brand only, platform Linux.
+	"headless_chromium",
 }
+
+// headlessMajor is the Chromium version the headless_chromium headers
+// claim: the one TestAutomationIsCaught measured.
+const headlessMajor = 156
 
 // origin is the evaluated site's origin.
 const origin = "https://shop.example"
@@ -152,6 +160,16 @@ func headers(kind string, p Profile) http.Header {
 		h.Set("Sec-Fetch-Site", "cross-site")
 		h.Set("Sec-Fetch-Mode", "cors")
 		h.Set("Sec-Fetch-Dest", "empty")
+	}
+	if kind == "headless_chromium" {
+		h.Set("Accept-Language", "en-US,en;q=0.9")
+		h.Set("Sec-Fetch-Site", "cross-site")
+		h.Set("Sec-Fetch-Mode", "cors")
+		h.Set("Sec-Fetch-Dest", "empty")
+		h.Set("Sec-CH-UA", secCHUA("Chromium", headlessMajor, headlessMajor))
+		h.Set("Sec-CH-UA-Mobile", "?0")
+		h.Set("Sec-CH-UA-Platform", `"Linux"`)
+		return h
 	}
 	if b.clientHints() && kind != "no_client_hints" {
 		major, brandMajor := b.chromium, b.brandMajor
@@ -197,13 +215,14 @@ type Signals struct {
 
 // Signal kinds a scenario can send.
 var signalKinds = []string{
-	"browser",     // a real browser's
-	"none",        // no blob at all: a client that did not run the snippet
-	"webdriver",   // a real browser's, with navigator.webdriver
-	"globals",     // a real browser's, with ChromeDriver's cdc_ globals
-	"software_gl", // a real browser's on a machine without a GPU (SwiftShader): VMs, remote desktops
-	"headless",    // what Chromium's default headless mode reports (see automation_test.go)
-	"stealth",     // headless with navigator.webdriver, languages and permissions patched
+	"browser",       // a real browser's
+	"none",          // no blob at all: a client that did not run the snippet
+	"webdriver",     // a real browser's, with navigator.webdriver
+	"globals",       // a real browser's, with ChromeDriver's cdc_ globals
+	"software_gl",   // a real browser's on a machine without a GPU (SwiftShader): VMs, remote desktops
+	"headless",      // what Chromium's default headless mode reports (see automation_test.go)
+	"patched_flags", // headless with --disable-blink-features=AutomationControlled: no webdriver
+	"stealth",       // everything patched: indistinguishable from "browser" by design
 }
 
 // signals returns the blob a sample sends; nil for "none". i varies the
@@ -255,17 +274,19 @@ func signals(kind string, p Profile, i int) *Signals {
 		s.SoftGL = true
 	case "headless":
 		*s = headlessSignals()
-	case "stealth":
+	case "patched_flags":
 		*s = headlessSignals()
-		s.Webdriver, s.Langs, s.Perm = false, 2, "promptdefault"
+		s.Webdriver = false
 	}
 	return s
 }
 
 // headlessSignals is what Debian's Chromium 156 in its default headless
-// mode reports through the snippet (measured by TestAutomationIsCaught).
+// mode reports through the snippet (measured by TestAutomationIsCaught):
+// webdriver, software WebGL, its default 800×600 window with browser
+// chrome, two languages, notifications not yet asked.
 func headlessSignals() Signals {
-	return Signals{Webdriver: true, Globals: []string{}, Langs: 1, SoftGL: true, Win: []int{800, 600, 800, 600}, Perm: "promptdenied"}
+	return Signals{Webdriver: true, Globals: []string{}, Langs: 2, SoftGL: true, Win: []int{780, 437, 780, 580}, Perm: "promptdefault"}
 }
 
 func ifMobile(mobile bool, yes, no int) int {

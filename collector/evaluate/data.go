@@ -103,14 +103,15 @@ func LoadData(dir string) (*Data, error) {
 	var errs []error
 	names := map[string]bool{}
 	for i, s := range d.Scenarios {
-		if err := s.validate(); err != nil {
+		problems := s.validate()
+		for _, err := range problems {
 			errs = append(errs, fmt.Errorf("scenario %d (%s): %w", i+1, s.Name, err))
 		}
 		if names[s.Name] {
 			errs = append(errs, fmt.Errorf("scenario %d: name %q used twice", i+1, s.Name))
 		}
 		names[s.Name] = true
-		if _, ok := d.Corpora[s.Corpus]; ok || s.Corpus == "" {
+		if _, ok := d.Corpora[s.Corpus]; ok || len(problems) > 0 {
 			continue
 		}
 		c, err := readCorpus(filepath.Join(dir, s.Corpus))
@@ -129,15 +130,17 @@ func LoadData(dir string) (*Data, error) {
 	return d, nil
 }
 
-func (s Scenario) validate() error {
+func (s Scenario) validate() []error {
 	var errs []error
 	oneOf := func(field, v string, allowed ...string) {
-		for _, a := range allowed {
-			if v == a {
-				return
-			}
+		if slices.Contains(allowed, v) {
+			return
 		}
-		errs = append(errs, fmt.Errorf("%s %q: want one of %s", field, v, strings.Join(allowed, ", ")))
+		shown := slices.Clone(allowed)
+		if i := slices.Index(shown, ""); i >= 0 {
+			shown[i] = `""`
+		}
+		errs = append(errs, fmt.Errorf("%s %q: want one of %s", field, v, strings.Join(shown, ", ")))
 	}
 	if s.Name == "" {
 		errs = append(errs, errors.New("name: required"))
@@ -157,7 +160,7 @@ func (s Scenario) validate() error {
 	if s.Limit < 0 {
 		errs = append(errs, errors.New("limit: must be 0 (all) or positive"))
 	}
-	return errors.Join(errs...)
+	return errs
 }
 
 // readCorpus reads one User-Agent a line (.txt) or a tab-separated table

@@ -153,7 +153,9 @@ func (noDB) Ping(context.Context) error { return nil }
 
 type staticSites []storage.Site
 
-func (s staticSites) Sites(context.Context, storage.SiteFilter) ([]storage.Site, error) { return s, nil }
+func (s staticSites) Sites(context.Context, storage.SiteFilter) ([]storage.Site, error) {
+	return s, nil
+}
 
 // noRejections drops the per-minute rejection counters: the harness sees
 // each refusal in its HTTP answer.

@@ -44,7 +44,7 @@ var netRanges = []netRange{
 // Operator lists: data-centre CIDRs and Tor exits by file.
 const (
 	listedHosting = "147.75.0.0/16"
-	listedTorNet  = "171.25.193." // + 0..255, every one listed
+	listedTor     = "171.25.%d.193" // for 0..255, every one listed
 )
 
 // networks maps a scenario's network to the address of its i-th sample.
@@ -72,7 +72,7 @@ var networks = map[string]func(i int) netip.Addr{
 		if i%2 == 0 {
 			return v4(185, i, 50) // Anonymous-IP is_tor_exit_node (185.220.x.50)
 		}
-		return netip.MustParseAddr(fmt.Sprintf("%s%d", listedTorNet, i%256)) // exit list file
+		return netip.MustParseAddr(fmt.Sprintf(listedTor, i%256)) // exit list file
 	},
 	"public_proxy":      func(i int) netip.Addr { return v4(103, i, 60) },
 	"residential_proxy": func(i int) netip.Addr { return v4(89, i, 70) },
@@ -119,7 +119,7 @@ func writeNetFiles(dir string) (netFiles, error) {
 	var tor strings.Builder
 	tor.WriteString("# generated Tor exit list\n")
 	for i := range 256 {
-		fmt.Fprintf(&tor, "%s%d\n", listedTorNet, i)
+		fmt.Fprintf(&tor, listedTor+"\n", i)
 	}
 	if err := writeMMDB(f.ASNDB, "GeoLite2-ASN", asn); err != nil {
 		return f, err
@@ -163,4 +163,14 @@ func writeMMDB(path, dbType string, entries []mmdbEntry) error {
 		return fmt.Errorf("evaluate: write %s: %w", path, err)
 	}
 	return out.Close()
+}
+
+// Address is the i-th address of a kind of network ("residential",
+// "hosting", "vpn", "tor", "public_proxy", "residential_proxy"), as the
+// replay hands them out; the zero Addr for an unknown kind.
+func Address(network string, i int) netip.Addr {
+	if f, ok := networks[network]; ok {
+		return f(i)
+	}
+	return netip.Addr{}
 }
