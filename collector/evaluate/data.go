@@ -257,9 +257,9 @@ func (d *Data) samples(s Scenario) []Profile {
 	return out
 }
 
-// Thin keeps about one sample in every of each scenario (at least one), for
-// a quick run: the race detector makes the collector's User-Agent parsing
-// some 25 times slower.
+// Thin keeps about one sample in `every` of each scenario (at least one),
+// for a quick run: the race detector makes the collector's User-Agent
+// parsing some 25 times slower.
 func (d *Data) Thin(every int) {
 	for i := range d.Scenarios {
 		d.Scenarios[i].Limit = max(1, len(d.samples(d.Scenarios[i]))/every)

@@ -11,16 +11,17 @@ import (
 
 // TestTargetsOnCommittedData replays testdata/abuse through the real
 // collector and fails when a target of docs/abuse.md is missed. Under the
-// race detector it replays one sample in 20 of each scenario (the race
-// detector is about the harness and the collector, not the figures); `make
-// test` also runs it without, on all of the data.
+// race detector (25 times slower here) it replays one sample in 40 of each
+// scenario and checks the harness, not the targets: the targets are rates
+// over all of the data, which `make test` replays without the race detector
+// (`make eval`).
 func TestTargetsOnCommittedData(t *testing.T) {
 	d, err := LoadData(filepath.Join("..", "..", "testdata", "abuse"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if raceEnabled {
-		d.Thin(20)
+		d.Thin(40)
 	}
 	r, err := Run(context.Background(), d, nil)
 	if err != nil {
@@ -52,7 +53,7 @@ func TestTargetsOnCommittedData(t *testing.T) {
 		}
 	}
 	for _, tg := range r.Targets {
-		if !tg.Info && !tg.Pass {
+		if !raceEnabled && !tg.Info && !tg.Pass {
 			t.Errorf("target missed: %s: %s of %d (threshold %s)", tg.Description, pct(tg.Rate), tg.N, pct(tg.Threshold))
 		}
 	}
