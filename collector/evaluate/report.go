@@ -103,9 +103,16 @@ func Run(ctx context.Context, d *Data, scoring *abuse.ScoreConfig) (*Report, err
 	return Build(d, out), nil
 }
 
+// Excluded reports whether a stored event is out of the statistics: invalid,
+// or hard-classified (a class is only ever given with an invalid verdict
+// today; a class alone counts too, should that change).
+func Excluded(verdict, class string) bool {
+	return verdict == abuse.VerdictInvalid || class != ""
+}
+
 // met reports whether an outcome is what expect asks for.
 func met(expect string, o Outcome) bool {
-	invalid := o.Refused != "" || o.Verdict == abuse.VerdictInvalid || o.Class != ""
+	invalid := o.Refused != "" || Excluded(o.Verdict, o.Class)
 	switch expect {
 	case ExpectCounted:
 		return !invalid
@@ -121,7 +128,7 @@ func predicted(o Outcome) string {
 	switch {
 	case o.Refused != "":
 		return ""
-	case o.Verdict != abuse.VerdictInvalid && o.Class == "":
+	case !Excluded(o.Verdict, o.Class):
 		return LabelHuman
 	}
 	return classLabel(o.Class)
