@@ -22,7 +22,7 @@ func cmdAbuseEval(ctx context.Context, e env, args []string) error {
 	data := fs.String("data", "testdata/abuse", "folder of scenarios.yaml and its corpora")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	misses := fs.Int("misses", 5, "missed samples to list per scenario (-1: all)")
-	file := fs.String("config", "", "configuration file whose scoring section to evaluate; also VERITY_CONFIG")
+	fs.String("config", "", "configuration file whose scoring section to evaluate; also VERITY_CONFIG")
 	if err := parse(fs, args); err != nil || helpAsked(args) {
 		return err
 	}
@@ -31,7 +31,7 @@ func cmdAbuseEval(ctx context.Context, e env, args []string) error {
 		err = cfg.Scoring.Validate()
 	}
 	if err != nil {
-		return fmt.Errorf("invalid configuration %s:\n  %w", *file, err)
+		return fmt.Errorf("invalid configuration:\n  %w", err) // Load's errors name the file or variable
 	}
 	d, err := evaluate.LoadData(*data)
 	if err != nil {
