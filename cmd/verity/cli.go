@@ -48,6 +48,7 @@ var commands = []command{
 	{"quarantine add", "mark a site's stored events in a time window as invalid, after the fact", cmdQuarantineAdd},
 	{"quarantine list", "list a site's quarantines", cmdQuarantineList},
 	{"quarantine revoke", "revoke a quarantine: its events count again", cmdQuarantineRevoke},
+	{"abuse eval", "replay labelled traffic through the scorer; precision, recall, targets", cmdAbuseEval},
 	{"snippet export", "write the snippet files and their SRI hashes for a CDN", cmdSnippetExport},
 	{"dev", "local demo: ClickHouse, schema, demo tenant and site, all servers", cmdDev},
 	{"version", "print the version", cmdVersion},
