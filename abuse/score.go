@@ -33,6 +33,7 @@ const (
 type Signals struct {
 	// Hard signals: any one classifies the event as general invalid
 	// traffic, whatever the weights.
+	HTTPLibrary  bool // HTTPLibraryUA: the UA names an HTTP library or tool
 	DeclaredBot  bool // the UA is a declared crawler (uap-go, isbot, crawler-user-agents)
 	NonBrowserUA bool // NonBrowserUA: empty, huge, non-ASCII or not Mozilla-style
 	Prefetch     bool // Prefetch: a prefetch or prerender request
@@ -93,9 +94,9 @@ type Weights struct {
 	// operating system. Default 40.
 	PlatformMismatch int `yaml:"platform_mismatch"`
 	// MissingFetchMetadata: a browser version that always sends Sec-Fetch-*
-	// headers sent none. Default 30.
+	// headers sent none. Default 40.
 	MissingFetchMetadata int `yaml:"missing_fetch_metadata"`
-	// MissingAcceptLanguage: no Accept-Language header. Default 30.
+	// MissingAcceptLanguage: no Accept-Language header. Default 40.
 	MissingAcceptLanguage int `yaml:"missing_accept_language"`
 	// TimezoneMismatch: the page's time zone is three hours or more from
 	// every zone of the IP's country (travellers and VPN users too).
@@ -107,7 +108,7 @@ type Weights struct {
 	TorExit int `yaml:"tor_exit"`
 	// PublicProxy: an open proxy. Default 40.
 	PublicProxy int `yaml:"public_proxy"`
-	// ResidentialProxy: a residential proxy network. Default 30.
+	// ResidentialProxy: a residential proxy network. Default 40.
 	ResidentialProxy int `yaml:"residential_proxy"`
 	// VPN: a commercial VPN; many real people use one. Default 10.
 	VPN int `yaml:"vpn"`
@@ -152,9 +153,9 @@ func DefaultScoreConfig() ScoreConfig {
 	return ScoreConfig{
 		Weights: Weights{
 			Webdriver: 80, AutomationGlobals: 80, HeadlessUA: 80, SoftwareGL: 30, ImpossibleWindow: 40, NoLanguages: 40,
-			PermissionMismatch: 40, ClientHintsMismatch: 40, PlatformMismatch: 40, MissingFetchMetadata: 30,
-			MissingAcceptLanguage: 30, TimezoneMismatch: 15, Datacenter: 50, TorExit: 50, PublicProxy: 40,
-			ResidentialProxy: 30, VPN: 10, IPPrefixChanged: 10, PoWTooFast: 40, EventsTooSoon: 40,
+			PermissionMismatch: 40, ClientHintsMismatch: 40, PlatformMismatch: 40, MissingFetchMetadata: 40,
+			MissingAcceptLanguage: 40, TimezoneMismatch: 15, Datacenter: 50, TorExit: 50, PublicProxy: 40,
+			ResidentialProxy: 40, VPN: 10, IPPrefixChanged: 10, PoWTooFast: 40, EventsTooSoon: 40,
 			IssuanceVelocity: 30, PageviewBurst: 30, TooManyEvents: 30, DwellNoInteraction: 20, FingerprintCluster: 40,
 		},
 		SuspectAt: 40,
@@ -167,6 +168,7 @@ var hardSignals = []struct {
 	reason, class string
 	on            func(*Signals) bool
 }{
+	{"http_library", ClassNonBrowser, func(s *Signals) bool { return s.HTTPLibrary }},
 	{"declared_bot", ClassDeclaredCrawler, func(s *Signals) bool { return s.DeclaredBot }},
 	{"non_browser_ua", ClassNonBrowser, func(s *Signals) bool { return s.NonBrowserUA }},
 	{"prefetch", ClassPrefetch, func(s *Signals) bool { return s.Prefetch }},

@@ -22,6 +22,7 @@ func TestScore(t *testing.T) {
 		{"client hints disagree", Signals{ClientHintsMismatch: true}, Result{Score: 40, Verdict: VerdictSuspect, Class: ClassMasquerade, Reasons: []string{"ua_client_hints_mismatch"}}},
 		{"non-browser client", Signals{NonBrowserUA: true, MissingAcceptLanguage: true}, Result{Score: 100, Verdict: VerdictInvalid, Class: ClassNonBrowser, Reasons: []string{"non_browser_ua", "missing_accept_language"}}},
 		{"declared bot wins over non-browser", Signals{DeclaredBot: true, NonBrowserUA: true}, Result{Score: 100, Verdict: VerdictInvalid, Class: ClassDeclaredCrawler, Reasons: []string{"declared_bot", "non_browser_ua"}}},
+		{"curl: a non-browser, though the bot lists have it too", Signals{HTTPLibrary: true, DeclaredBot: true, NonBrowserUA: true}, Result{Score: 100, Verdict: VerdictInvalid, Class: ClassNonBrowser, Reasons: []string{"http_library", "declared_bot", "non_browser_ua"}}},
 		{"prefetch", Signals{Prefetch: true}, Result{Score: 100, Verdict: VerdictInvalid, Class: ClassPrefetch, Reasons: []string{"prefetch"}}},
 		{"referrer spam", Signals{ReferrerSpam: true}, Result{Score: 100, Verdict: VerdictInvalid, Class: ClassActivityList, Reasons: []string{"referrer_spam"}}},
 		{"farm: burst and cluster", Signals{PageviewBurst: true, FingerprintCluster: true}, Result{Score: 70, Verdict: VerdictInvalid, Class: ClassFarm, Reasons: []string{"pageview_burst", "fingerprint_cluster"}}},

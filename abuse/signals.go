@@ -30,6 +30,29 @@ func NonBrowserUA(ua string) bool {
 	return false
 }
 
+// httpLibraries are tokens of the User-Agents HTTP libraries, command-line
+// tools and headless DOM implementations send by default, as they write
+// them. Many are on the crawler lists too, but they are not crawlers that
+// declare themselves: they are non-browsers (MRC's "non-browser user
+// agent"), and this puts them in that class.
+var httpLibraries = []string{
+	"curl/", "Wget/", "python-requests/", "Python-urllib/", "python-httpx/", "aiohttp/", "Go-http-client/",
+	"okhttp/", "axios/", "node-fetch", "undici", "Java/", "Apache-HttpClient/", "libwww-perl/", "PostmanRuntime/",
+	"insomnia/", "HTTPie/", "Faraday v", "GuzzleHttp/", "Dalvik/", "CFNetwork/", "Dart/", "jsdom/", "RestSharp/",
+	"WindowsPowerShell/", "WinHttp", "Scrapy/", "Mechanize/", "HTTPClient/", "reqwest/", "http.rb/", "Ruby",
+}
+
+// HTTPLibraryUA reports a User-Agent naming an HTTP library or tool
+// (curl/8.5, python-requests/2.31, Dalvik/2.1, CFNetwork/1494, jsdom/24).
+func HTTPLibraryUA(ua string) bool {
+	for _, t := range httpLibraries {
+		if strings.Contains(ua, t) {
+			return true
+		}
+	}
+	return false
+}
+
 // HeadlessUA reports the User-Agent tokens of headless browsers.
 func HeadlessUA(ua string) bool {
 	return strings.Contains(ua, "HeadlessChrome") || strings.Contains(ua, "PhantomJS")

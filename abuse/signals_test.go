@@ -35,6 +35,20 @@ func TestNonBrowserUA(t *testing.T) {
 	}
 }
 
+func TestHTTPLibraryUA(t *testing.T) {
+	for _, ua := range []string{"curl/8.5.0", "python-requests/2.31.0", "Go-http-client/1.1", "okhttp/4.12.0", "Dalvik/2.1.0 (Linux; U; Android 13)",
+		"MyApp/1 CFNetwork/1494.0.7 Darwin/23.4.0", "Dart/3.3 (dart:io)", "Mozilla/5.0 (linux) AppleWebKit/537.36 (KHTML, like Gecko) jsdom/24.0.0"} {
+		if !HTTPLibraryUA(ua) {
+			t.Errorf("HTTPLibraryUA(%q) = false", ua)
+		}
+	}
+	for _, ua := range []string{chromeWin, firefoxWin, safariMac, criOS, chromeDroid, "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"} {
+		if HTTPLibraryUA(ua) {
+			t.Errorf("HTTPLibraryUA(%q) = true", ua)
+		}
+	}
+}
+
 func TestHeadlessUA(t *testing.T) {
 	if !HeadlessUA(headlessLinx) || !HeadlessUA("Mozilla/5.0 (Unknown; Linux x86_64) AppleWebKit/534.34 (KHTML, like Gecko) PhantomJS/1.9.8 Safari/534.34") {
 		t.Error("HeadlessChrome / PhantomJS not seen")

@@ -56,6 +56,7 @@ func batchFlags(events []wireEvent, country string, now time.Time) pageFlags {
 func (h *Handler) signals(hd *requestHeaders, agent enrich.UA, network abuse.NetClass, v abuse.Verified, ws *wireSignals, flags pageFlags) abuse.Signals {
 	ua := hd.userAgent
 	s := abuse.Signals{
+		HTTPLibrary:           abuse.HTTPLibraryUA(ua),
 		DeclaredBot:           v.Tier == abuse.TierDeclaredBot || agent.Bot || h.bots.IsBot(ua),
 		NonBrowserUA:          abuse.NonBrowserUA(ua),
 		Prefetch:              hd.prefetch,
