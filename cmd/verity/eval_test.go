@@ -12,13 +12,19 @@ import (
 )
 
 // evalData writes a small data folder: two people, two bots (or whatever
-// bots says) and one webdriver-driven browser.
+// bots says; sent with a script's bare headers) and one webdriver-driven
+// browser.
 func evalData(t *testing.T, bots string) string {
+	return evalDataHeaders(t, bots, "bare")
+}
+
+// evalDataHeaders is evalData with the bots' headers chosen.
+func evalDataHeaders(t *testing.T, bots, botHeaders string) string {
 	dir := t.TempDir()
 	files := map[string]string{
 		"scenarios.yaml": `scenarios:
   - {name: people, label: human, set: held_out, corpus: people.txt, network: residential, headers: browser, signals: browser, expect: counted, target: browser_fp}
-  - {name: bots, label: declared_bot, set: held_out, corpus: bots.txt, network: residential, headers: bare, signals: none, expect: invalid, target: bot_ua}
+  - {name: bots, label: declared_bot, set: held_out, corpus: bots.txt, network: residential, headers: `+botHeaders+`, signals: none, expect: invalid, target: bot_ua}
   - {name: robots, label: automation, set: held_out, corpus: people.txt, limit: 1, network: residential, headers: browser, signals: webdriver, expect: invalid, target: automation}
 `,
 		"people.txt": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36\n" +
@@ -57,8 +63,9 @@ func TestAbuseEval(t *testing.T) {
 		t.Errorf("--json report: %+v", r)
 	}
 
-	// A "bot" no list knows: the target is missed, exit code 1.
-	missed := evalData(t, "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36\n")
+	// A "bot" no list knows, with a browser's headers: the target is
+	// missed, exit code 1.
+	missed := evalDataHeaders(t, "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36\n", "browser")
 	stdout, _, err := c.run("", "abuse", "eval", "--data", missed, "--misses", "-1")
 	if !errors.Is(err, errTargetMissed) || isUsage(err) {
 		t.Errorf("missed target: err = %v, want errTargetMissed (exit 1)", err)
