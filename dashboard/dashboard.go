@@ -25,7 +25,9 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/helmet"
 	"github.com/gofiber/fiber/v2/middleware/recover"
 
+	"github.com/verityhq/verity/abuse"
 	"github.com/verityhq/verity/dashboard/views"
+	"github.com/verityhq/verity/storage"
 )
 
 // staticMaxAge is how long browsers may cache static files: a year. Pages
@@ -36,15 +38,43 @@ const staticMaxAge = 365 * 24 * 60 * 60
 // hstsValue is sent when the public URL is https.
 const hstsValue = "max-age=31536000"
 
+// Deps are what the dashboard needs from the rest of Verity.
+type Deps struct {
+	// Store holds accounts, tenants, sites and the audit log.
+	Store *storage.Store
+	// Stats answers the overview's questions; nil uses StoreStats on Store.
+	Stats Stats
+	// Keys derives site secret keys (for rotation); nil disables secret
+	// rotation in the dashboard.
+	Keys *abuse.Keyring
+	// CollectorURL is the collector's public URL, for the snippet.
+	CollectorURL string
+	// Now is the clock; nil is time.Now.
+	Now func() time.Time
+}
+
 // Handler serves the dashboard's routes.
 type Handler struct {
-	cfg Config
-	log *slog.Logger
+	cfg   Config
+	deps  Deps
+	store *storage.Store
+	stats Stats
+	log   *slog.Logger
+	now   func() time.Time
+	auth  *authenticator
 }
 
 // New returns the dashboard's handler.
-func New(cfg Config, log *slog.Logger) *Handler {
-	return &Handler{cfg: cfg, log: log}
+func New(cfg Config, deps Deps, log *slog.Logger) *Handler {
+	h := &Handler{cfg: cfg, deps: deps, store: deps.Store, stats: deps.Stats, log: log, now: deps.Now}
+	if h.stats == nil {
+		h.stats = StoreStats{Store: deps.Store}
+	}
+	if h.now == nil {
+		h.now = time.Now
+	}
+	h.auth = newAuthenticator()
+	return h
 }
 
 // App builds the dashboard's Fiber app: limits, panic recovery, the error
@@ -78,12 +108,7 @@ func (h *Handler) Register(r fiber.Router) {
 		ContentTypeCharset: "utf-8",
 	}))
 	r.Get("/healthz", func(c *fiber.Ctx) error { return c.JSON(fiber.Map{"status": "ok"}) })
-	r.Get("/", h.notYet)
-}
-
-// notYet stands in until the dashboard lands; it says so plainly.
-func (h *Handler) notYet(c *fiber.Ctx) error {
-	return render(c, views.NotYet())
+	h.routes(r)
 }
 
 // render writes component as the response's HTML, rendered with the
@@ -161,10 +186,13 @@ func (h *Handler) errorHandler(c *fiber.Ctx, err error) error {
 	if fe, ok := errors.AsType[*fiber.Error](err); ok {
 		code = fe.Code
 	}
+	page := errorPage(code)
+	if pe, ok := errors.AsType[*pageError](err); ok {
+		code, page = pe.status, views.ErrorModel{Status: pe.status, Title: pe.title, Message: pe.message}
+	}
 	if code >= fiber.StatusInternalServerError {
 		h.log.Error("request failed", "method", c.Method(), "path", c.Path(), "status", code, "err", err)
 	}
-	page := errorPage(code)
 	c.Response().ResetBody()
 	c.Status(code)
 	if templ.GetNonce(c.UserContext()) == "" {
@@ -175,7 +203,7 @@ func (h *Handler) errorHandler(c *fiber.Ctx, err error) error {
 		c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
 		return c.SendString(page.Title + "\n")
 	}
-	return render(c, views.ErrorPage(page))
+	return render(c, views.ErrorPage(chromeOf(c, page.Title), page))
 }
 
 // errorPage is the view model of the error page for status code.
@@ -188,6 +216,12 @@ func errorPage(code int) views.ErrorModel {
 	case code == fiber.StatusMethodNotAllowed:
 		m.Title = "Not possible here"
 		m.Message = "This page cannot be used that way. Go back and try again from the page itself."
+	case code == fiber.StatusForbidden:
+		m.Title = "Not allowed"
+		m.Message = "You do not have permission to do this."
+	case code == fiber.StatusTooManyRequests:
+		m.Title = "Too many attempts"
+		m.Message = "Wait a few minutes, then try again."
 	case code == fiber.StatusRequestEntityTooLarge:
 		m.Title = "Request too large"
 		m.Message = "What was sent is larger than the dashboard accepts."
@@ -203,6 +237,15 @@ func errorPage(code int) views.ErrorModel {
 	}
 	return m
 }
+
+// pageError is a client error whose page says more than its status: the
+// title and message are written for the user and contain nothing internal.
+type pageError struct {
+	status         int
+	title, message string
+}
+
+func (e *pageError) Error() string { return e.title }
 
 // logPanic logs a recovered panic with its stack; the error handler then
 // answers 500.
