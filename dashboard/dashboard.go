@@ -88,6 +88,12 @@ func (h *Handler) App() *fiber.App {
 		IdleTimeout:           120 * time.Second,
 		DisableStartupMessage: true,
 		ErrorHandler:          h.errorHandler,
+		// Behind a configured proxy the client is the first valid address
+		// of X-Forwarded-For; otherwise the peer.
+		ProxyHeader:             proxyHeader(h.cfg.TrustedProxies),
+		EnableTrustedProxyCheck: len(h.cfg.TrustedProxies) > 0,
+		TrustedProxies:          h.cfg.TrustedProxies,
+		EnableIPValidation:      true,
 	})
 	app.Use(recover.New(recover.Config{
 		EnableStackTrace:  true,
@@ -95,6 +101,13 @@ func (h *Handler) App() *fiber.App {
 	}))
 	h.Register(app)
 	return app
+}
+
+func proxyHeader(trusted []string) string {
+	if len(trusted) == 0 {
+		return ""
+	}
+	return fiber.HeaderXForwardedFor
 }
 
 // Register adds the dashboard's security headers, static files and routes

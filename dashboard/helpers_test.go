@@ -73,6 +73,9 @@ func newFixture(t *testing.T, cfg Config) *fixture {
 		t.Fatal(err)
 	}
 	f := &fixture{t: t, st: st, keys: keys, logs: &syncBuffer{}}
+	// app.Test's connections come from 0.0.0.0; trusting it lets each
+	// client name its address in X-Forwarded-For.
+	cfg.TrustedProxies = []string{"0.0.0.0"}
 	f.h = New(cfg, Deps{Store: st, Keys: keys, CollectorURL: "https://collect.example"}, slog.New(slog.NewTextHandler(f.logs, nil)))
 	f.app = f.h.App()
 	ctx := context.Background()
@@ -161,7 +164,7 @@ func (c *client) do(method, target string, form url.Values) response {
 		body = strings.NewReader(form.Encode())
 	}
 	req := httptest.NewRequest(method, target, body)
-	req.RemoteAddr = c.ip + ":1234"
+	req.Header.Set("X-Forwarded-For", c.ip)
 	if form != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}

@@ -104,7 +104,7 @@ func (h *Handler) saveSettings(c *fiber.Ctx) error {
 	}
 	var origins []string
 	for line := range strings.Lines(c.FormValue("origins")) {
-		if strings.TrimSpace(line) == "" {
+		if line = strings.TrimSpace(line); line == "" {
 			continue
 		}
 		o, err := storage.NormaliseOrigin(line)
