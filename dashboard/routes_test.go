@@ -34,16 +34,30 @@ var scopedRoutes = []routeCase{
 	{"overview with a period and view", http.MethodGet, func(_ *fixture, _ storage.Tenant, s storage.Site) string {
 		return "/sites/" + s.ID.String() + "?period=7d&view=suspicious"
 	}, nil, 200},
-	{"settings", http.MethodGet, func(_ *fixture, _ storage.Tenant, s storage.Site) string { return "/sites/" + s.ID.String() + "/settings" }, nil, 200},
-	{"save settings", http.MethodPost, func(_ *fixture, _ storage.Tenant, s storage.Site) string { return "/sites/" + s.ID.String() + "/settings" },
+	{"settings", http.MethodGet, func(_ *fixture, _ storage.Tenant, s storage.Site) string {
+		return "/sites/" + s.ID.String() + "/settings"
+	}, nil, 200},
+	{"save settings", http.MethodPost, func(_ *fixture, _ storage.Tenant, s storage.Site) string {
+		return "/sites/" + s.ID.String() + "/settings"
+	},
 		func(_ *fixture, s storage.Site) url.Values {
 			return url.Values{"name": {s.Name}, "domain": {s.Domain}, "origins": {"https://" + s.Domain}, "retention": {"0"}}
 		}, 303},
-	{"rotate public key", http.MethodPost, func(_ *fixture, _ storage.Tenant, s storage.Site) string { return "/sites/" + s.ID.String() + "/keys/public" }, nil, 303},
-	{"rotate secret key", http.MethodPost, func(_ *fixture, _ storage.Tenant, s storage.Site) string { return "/sites/" + s.ID.String() + "/keys/secret" }, nil, 200},
-	{"members", http.MethodGet, func(_ *fixture, t storage.Tenant, _ storage.Site) string { return "/tenants/" + t.ID.String() + "/members" }, nil, 200},
-	{"invite", http.MethodPost, func(_ *fixture, t storage.Tenant, _ storage.Site) string { return "/tenants/" + t.ID.String() + "/invites" },
-		func(*fixture, storage.Site) url.Values { return url.Values{"email": {"new@example.com"}, "role": {"viewer"}} }, 200},
+	{"rotate public key", http.MethodPost, func(_ *fixture, _ storage.Tenant, s storage.Site) string {
+		return "/sites/" + s.ID.String() + "/keys/public"
+	}, nil, 303},
+	{"rotate secret key", http.MethodPost, func(_ *fixture, _ storage.Tenant, s storage.Site) string {
+		return "/sites/" + s.ID.String() + "/keys/secret"
+	}, nil, 200},
+	{"members", http.MethodGet, func(_ *fixture, t storage.Tenant, _ storage.Site) string {
+		return "/tenants/" + t.ID.String() + "/members"
+	}, nil, 200},
+	{"invite", http.MethodPost, func(_ *fixture, t storage.Tenant, _ storage.Site) string {
+		return "/tenants/" + t.ID.String() + "/invites"
+	},
+		func(*fixture, storage.Site) url.Values {
+			return url.Values{"email": {"new@example.com"}, "role": {"viewer"}}
+		}, 200},
 	{"withdraw invite", http.MethodPost, func(f *fixture, t storage.Tenant, _ storage.Site) string {
 		inv := storage.Invite{ID: uuid.New(), Hash: uuid.NewString(), TenantID: t.ID, Email: "x@example.com", Role: storage.RoleViewer,
 			CreatedAt: time.Now(), ExpiresAt: time.Now().Add(time.Hour), State: storage.InvitePending}
@@ -58,9 +72,15 @@ var scopedRoutes = []routeCase{
 	{"remove member", http.MethodPost, func(f *fixture, t storage.Tenant, _ storage.Site) string {
 		return "/tenants/" + t.ID.String() + "/members/" + f.member(t, storage.RoleViewer).ID.String() + "/remove"
 	}, nil, 303},
-	{"tokens", http.MethodGet, func(_ *fixture, t storage.Tenant, _ storage.Site) string { return "/tenants/" + t.ID.String() + "/tokens" }, nil, 200},
-	{"create token", http.MethodPost, func(_ *fixture, t storage.Tenant, _ storage.Site) string { return "/tenants/" + t.ID.String() + "/tokens" },
-		func(_ *fixture, s storage.Site) url.Values { return url.Values{"name": {"ci"}, "site": {s.ID.String()}} }, 200},
+	{"tokens", http.MethodGet, func(_ *fixture, t storage.Tenant, _ storage.Site) string {
+		return "/tenants/" + t.ID.String() + "/tokens"
+	}, nil, 200},
+	{"create token", http.MethodPost, func(_ *fixture, t storage.Tenant, _ storage.Site) string {
+		return "/tenants/" + t.ID.String() + "/tokens"
+	},
+		func(_ *fixture, s storage.Site) url.Values {
+			return url.Values{"name": {"ci"}, "site": {s.ID.String()}}
+		}, 200},
 	{"revoke token", http.MethodPost, func(f *fixture, t storage.Tenant, s storage.Site) string {
 		tok := storage.APIToken{ID: uuid.New(), TenantID: t.ID, Name: "old", Hash: uuid.NewString(), SiteIDs: []uuid.UUID{s.ID}, CreatedAt: time.Now()}
 		if err := f.st.PutAPIToken(context.Background(), tok); err != nil {
