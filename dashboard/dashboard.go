@@ -175,11 +175,11 @@ func (h *Handler) httpsOnly() bool {
 }
 
 // contentSecurityPolicy allows the page's own stylesheet and images (and
-// data: images), scripts only with the nonce, forms only to itself, and no
-// framing, base URL changes, connections, fonts or plugins.
+// data: images), scripts only with the nonce, requests (htmx) and forms
+// only to itself, and no framing, base URL changes, fonts or plugins.
 func contentSecurityPolicy(nonce string) string {
 	return "default-src 'none'; script-src 'nonce-" + nonce + "'; style-src 'self'; img-src 'self' data:; " +
-		"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+		"connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 }
 
 // newNonce returns 16 random bytes, base64-encoded.

@@ -87,7 +87,7 @@ func do(t *testing.T, app *fiber.App, method, target string, body io.Reader) res
 }
 
 var cspPattern = regexp.MustCompile(`^default-src 'none'; script-src 'nonce-([A-Za-z0-9+/]{22}==)'; style-src 'self'; ` +
-	`img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'$`)
+	`img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'$`)
 
 // wantHeaders are the security headers every response carries, exactly.
 var wantHeaders = map[string]string{
