@@ -164,6 +164,24 @@ func TestLoginThrottling(t *testing.T) {
 	}
 }
 
+// Every page request counts against its network's per-minute budget.
+func TestRequestRateLimit(t *testing.T) {
+	f := newFixture(t, DefaultConfig())
+	c := f.client()
+	for i := range requestsPerMinute {
+		if r := c.get("/login"); r.status != http.StatusOK {
+			t.Fatalf("request %d: %d", i+1, r.status)
+		}
+	}
+	r := c.get("/login")
+	if r.status != http.StatusTooManyRequests || r.header.Get("Retry-After") == "" {
+		t.Errorf("request %d: %d Retry-After %q, want 429 with Retry-After", requestsPerMinute+1, r.status, r.header.Get("Retry-After"))
+	}
+	if r := f.client().get("/login"); r.status != http.StatusOK {
+		t.Errorf("another network: %d", r.status)
+	}
+}
+
 func TestPasswordChangeEndsOtherSessions(t *testing.T) {
 	f := newFixture(t, DefaultConfig())
 	here, elsewhere := f.signedIn(f.adminA), f.signedIn(f.adminA)

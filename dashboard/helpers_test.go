@@ -2,6 +2,7 @@ package dashboard
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -54,6 +55,7 @@ type fixture struct {
 	ownerB   storage.User
 	keys     *abuse.Keyring
 	userSeq  int
+	clients  int
 	eventSeq uint64
 }
 
@@ -139,8 +141,11 @@ type client struct {
 	ip      string
 }
 
+// client is a new browser in a network of its own, so that one test's
+// many clients do not share the per-network limits.
 func (f *fixture) client() *client {
-	return &client{f: f, app: f.app, cookies: map[string]string{}, ip: "192.0.2.10"}
+	f.clients++
+	return &client{f: f, app: f.app, cookies: map[string]string{}, ip: fmt.Sprintf("10.%d.%d.1", f.clients/256, f.clients%256)}
 }
 
 // signedIn is a client with a new session of u, made directly in the

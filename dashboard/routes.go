@@ -20,13 +20,21 @@ const (
 	throttleWindow     = 15 * time.Minute
 	accountFailuresMax = 5  // per email address
 	networkFailuresMax = 30 // per /24 or /48
+	// requestsPerMinute caps every page request per client network; it
+	// bounds the work (and the CSRF tokens in memory) one network causes.
+	requestsPerMinute = 600
 )
 
 // routes adds every page. CSRF protection and the session lookup apply to
 // all of them; pages that need a user add requireUser, site pages
 // siteAccess, team pages tenantAccess, and writes requireRole.
 func (h *Handler) routes(r fiber.Router) {
-	r.Use(h.csrfProtection(), h.loadSession)
+	r.Use(limiter.New(limiter.Config{
+		Max:          requestsPerMinute,
+		Expiration:   time.Minute,
+		KeyGenerator: func(c *fiber.Ctx) string { return networkOf(c.IP()) },
+		LimitReached: func(*fiber.Ctx) error { return fiber.ErrTooManyRequests },
+	}), h.csrfProtection(), h.loadSession)
 
 	r.Get("/", h.home)
 	r.Get("/login", h.loginPage)
