@@ -105,7 +105,8 @@ var wantHeaders = map[string]string{
 }
 
 // absentHeaders fingerprint the server or weaken the policy.
-var absentHeaders = []string{"Server", "X-Powered-By", "Content-Security-Policy-Report-Only", "Strict-Transport-Security"}
+var absentHeaders = []string{"Server", "X-Powered-By", "Content-Security-Policy-Report-Only", "Strict-Transport-Security",
+	"X-Ratelimit-Limit", "X-Ratelimit-Remaining", "X-Ratelimit-Reset"}
 
 // checkSecurityHeaders checks every security header and returns the CSP
 // nonce, decoded.

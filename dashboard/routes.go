@@ -29,7 +29,7 @@ const (
 // all of them; pages that need a user add requireUser, site pages
 // siteAccess, team pages tenantAccess, and writes requireRole.
 func (h *Handler) routes(r fiber.Router) {
-	r.Use(limiter.New(limiter.Config{
+	r.Use(dropRateLimitHeaders, limiter.New(limiter.Config{
 		Max:          requestsPerMinute,
 		Expiration:   time.Minute,
 		KeyGenerator: func(c *fiber.Ctx) string { return networkOf(c.IP()) },
@@ -68,6 +68,17 @@ func (h *Handler) routes(r fiber.Router) {
 	team.Get("/tokens", h.tokensPage)
 	team.Post("/tokens", admin, h.createToken)
 	team.Post("/tokens/:token/revoke", admin, h.revokeToken)
+}
+
+// dropRateLimitHeaders removes the X-RateLimit-* headers Fiber's limiter
+// adds: they describe the server's configuration to anyone, and browsers
+// have no use for them (a refusal carries Retry-After).
+func dropRateLimitHeaders(c *fiber.Ctx) error {
+	err := c.Next()
+	for _, h := range []string{"X-Ratelimit-Limit", "X-Ratelimit-Remaining", "X-Ratelimit-Reset"} {
+		c.Response().Header.Del(h)
+	}
+	return err
 }
 
 // home sends a visitor to their sites, or to sign in.
