@@ -55,7 +55,22 @@ func (h *Handler) login(c *fiber.Ctx) error {
 			return err
 		}
 	}
-	if err := h.store.Audit(ctx, storage.AuditEntry{Actor: actor(u), Action: "login.ok", Target: u.ID.String()}); err != nil {
+	_, twoFactor, err := h.enabledTOTP(ctx, u)
+	if err != nil {
+		return err
+	}
+	if twoFactor {
+		if err := h.store.Audit(ctx, storage.AuditEntry{Actor: actor(u), Action: "login.password_ok", Target: u.ID.String()}); err != nil {
+			return err
+		}
+		return h.startPending(c, u)
+	}
+	return h.finishLogin(c, u, "")
+}
+
+// finishLogin audits a sign-in and starts its session.
+func (h *Handler) finishLogin(c *fiber.Ctx, u storage.User, detail string) error {
+	if err := h.store.Audit(c.UserContext(), storage.AuditEntry{Actor: actor(u), Action: "login.ok", Target: u.ID.String(), Detail: detail}); err != nil {
 		return err
 	}
 	if err := h.startSession(c, u); err != nil {
@@ -74,12 +89,17 @@ func (h *Handler) logout(c *fiber.Ctx) error {
 }
 
 func (h *Handler) accountPage(c *fiber.Ctx) error {
-	return render(c, views.AccountPage(h.accountModel(c)))
+	m, err := h.accountModel(c)
+	if err != nil {
+		return err
+	}
+	return render(c, views.AccountPage(m))
 }
 
-func (h *Handler) accountModel(c *fiber.Ctx) views.Account {
+func (h *Handler) accountModel(c *fiber.Ctx) (views.Account, error) {
 	p := principalOf(c)
-	return views.Account{Chrome: chromeOf(c, "Account"), Email: p.user.Email, Name: p.user.Name, Notice: noticeFor(c.Query("done"))}
+	_, on, err := h.enabledTOTP(c.UserContext(), p.user)
+	return views.Account{Chrome: chromeOf(c, "Account"), Email: p.user.Email, Name: p.user.Name, Notice: noticeFor(c.Query("done")), TOTPOn: on}, err
 }
 
 // changePassword sets a new password and ends every session of the user,
@@ -87,7 +107,10 @@ func (h *Handler) accountModel(c *fiber.Ctx) views.Account {
 func (h *Handler) changePassword(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	p := principalOf(c)
-	m := h.accountModel(c)
+	m, err := h.accountModel(c)
+	if err != nil {
+		return err
+	}
 	current, next, confirm := c.FormValue("current"), c.FormValue("new"), c.FormValue("confirm")
 	fail := func(msg string) error {
 		m.Error = msg

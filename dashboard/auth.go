@@ -171,7 +171,7 @@ func (h *Handler) loadSession(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	hash := hashSecret(token)
 	sess, err := h.store.SessionByHash(ctx, hash, h.now())
-	if errors.Is(err, storage.ErrNotFound) {
+	if errors.Is(err, storage.ErrNotFound) || (err == nil && sess.Pending) {
 		h.endSessionCookie(c)
 		return c.Next()
 	} else if err != nil {

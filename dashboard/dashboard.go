@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"net/url"
 	"runtime/debug"
+	"sync"
 	"time"
 
 	"github.com/a-h/templ"
@@ -62,6 +63,8 @@ type Handler struct {
 	log   *slog.Logger
 	now   func() time.Time
 	auth  *authenticator
+	// totpMu makes checking and recording a two-factor code one step.
+	totpMu sync.Mutex
 }
 
 // New returns the dashboard's handler.

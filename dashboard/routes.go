@@ -41,6 +41,11 @@ func (h *Handler) routes(r fiber.Router) {
 	r.Post("/login", h.throttle("network", networkFailuresMax, func(c *fiber.Ctx) string { return networkOf(c.IP()) }),
 		h.throttle("account", accountFailuresMax, func(c *fiber.Ctx) string { return normaliseEmail(c.FormValue("email")) }),
 		h.login)
+	r.Get("/login/code", h.requirePending, h.codePage)
+	r.Post("/login/code", h.requirePending,
+		h.throttle("network", networkFailuresMax, func(c *fiber.Ctx) string { return networkOf(c.IP()) }),
+		h.throttle("code", totpFailuresMax, func(c *fiber.Ctx) string { return c.Locals(localsPending).(storage.Session).UserID.String() }),
+		h.code)
 	r.Post("/logout", h.requireUser, h.logout)
 	r.Get("/invite/:token", h.invitePage)
 	r.Post("/invite/:token", h.throttle("network", networkFailuresMax, func(c *fiber.Ctx) string { return networkOf(c.IP()) }), h.acceptInvite)
@@ -48,6 +53,9 @@ func (h *Handler) routes(r fiber.Router) {
 	r.Get("/account", h.requireUser, h.accountPage)
 	r.Post("/account/password", h.requireUser, h.changePassword)
 	r.Post("/account/sessions/revoke", h.requireUser, h.logoutEverywhere)
+	r.Post("/account/totp/setup", h.requireUser, h.setupTOTP)
+	r.Post("/account/totp/enable", h.requireUser, h.enableTOTP)
+	r.Post("/account/totp/disable", h.requireUser, h.disableTOTP)
 
 	r.Get("/sites", h.requireUser, h.sitesPage)
 
@@ -100,8 +108,11 @@ func (h *Handler) throttle(scope string, limit int, key func(*fiber.Ctx) string)
 		KeyGenerator:           func(c *fiber.Ctx) string { return scope + ":" + key(c) },
 		LimitReached: func(c *fiber.Ctx) error {
 			detail := "too many failed attempts from one network"
-			if scope == "account" {
+			switch scope {
+			case "account":
 				detail = "account locked after failed attempts: " + normaliseEmail(c.FormValue("email"))
+			case "code":
+				detail = "two-factor codes locked after failed attempts: user " + key(c)
 			}
 			if err := h.store.Audit(c.UserContext(), storage.AuditEntry{Actor: "anonymous", Action: "login.throttled", Target: scope, Detail: detail}); err != nil {
 				h.log.Error("audit", "err", err)

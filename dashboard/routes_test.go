@@ -197,6 +197,13 @@ func TestAccountRoutes(t *testing.T) {
 		}, 422, 401, "password is too short"},
 		{"logout", func(c *client) response { return c.post("/logout", nil) }, 303, 401, ""},
 		{"log out everywhere", func(c *client) response { return c.post("/account/sessions/revoke", nil) }, 303, 401, ""},
+		{"two-factor setup", func(c *client) response { return c.post("/account/totp/setup", nil) }, 200, 401, "totp-secret"},
+		{"two-factor enable, wrong code", func(c *client) response { return c.post("/account/totp/enable", url.Values{"code": {"000000"}}) }, 422, 401, "That code did not match."},
+		{"two-factor disable, wrong password", func(c *client) response {
+			return c.post("/account/totp/disable", url.Values{"password": {"wrong password"}})
+		}, 422, 401, "The password is wrong"},
+		{"two-factor code page without a pending sign-in", func(c *client) response { return c.get("/login/code") }, 303, 303, ""},
+		{"two-factor code without a pending sign-in", func(c *client) response { return c.post("/login/code", url.Values{"code": {"1"}}) }, 401, 401, ""},
 		{"invite link, unknown", func(c *client) response { return c.get("/invite/nope") }, 404, 404, "Invite not valid"},
 		{"accept unknown invite", func(c *client) response { return c.post("/invite/nope", nil) }, 404, 404, "Invite not valid"},
 	} {

@@ -79,6 +79,8 @@ func noticeFor(done string) string {
 		"saved":      "Settings saved. Collectors pick up the change within a minute.",
 		"public-key": "New public key made. Copy the snippet again: the old key stops working within a minute.",
 		"password":   "Password changed. Every other session has been signed out.",
+		"totp-on":    "Two-factor sign-in is on: from now on, signing in asks for a code from your app.",
+		"totp-off":   "Two-factor sign-in is off.",
 	}[done]
 }
 

@@ -15,7 +15,10 @@ type Session struct {
 	UserID    uuid.UUID
 	CreatedAt time.Time
 	ExpiresAt time.Time
-	Revoked   bool
+	// Pending marks a sign-in that passed the password and still needs
+	// its two-factor code: it grants nothing else.
+	Pending bool
+	Revoked bool
 }
 
 // CreateSession stores a new session.
@@ -26,8 +29,8 @@ func (s *Store) CreateSession(ctx context.Context, sess Session) error {
 func (s *Store) putSession(ctx context.Context, sess Session) error {
 	ctx, cancel := s.queryCtx(ctx)
 	defer cancel()
-	err := s.insertRow(ctx, "sessions", "session_hash, user_id, created_at, expires_at, revoked, version",
-		sess.Hash, sess.UserID, sess.CreatedAt.UTC().Truncate(time.Second), sess.ExpiresAt.UTC().Truncate(time.Second), b2u(sess.Revoked), version())
+	err := s.insertRow(ctx, "sessions", "session_hash, user_id, created_at, expires_at, pending, revoked, version",
+		sess.Hash, sess.UserID, sess.CreatedAt.UTC().Truncate(time.Second), sess.ExpiresAt.UTC().Truncate(time.Second), b2u(sess.Pending), b2u(sess.Revoked), version())
 	if err != nil {
 		return fmt.Errorf("storage: put session: %w", err)
 	}
@@ -79,7 +82,7 @@ func (s *Store) revokeSessions(ctx context.Context, sessions []Session) error {
 func (s *Store) sessions(ctx context.Context, where string, args ...any) ([]Session, error) {
 	ctx, cancel := s.queryCtx(ctx)
 	defer cancel()
-	rows, err := s.db.Query(ctx, "SELECT session_hash, user_id, created_at, expires_at, revoked FROM sessions FINAL WHERE "+where+" ORDER BY created_at, session_hash", args...)
+	rows, err := s.db.Query(ctx, "SELECT session_hash, user_id, created_at, expires_at, pending, revoked FROM sessions FINAL WHERE "+where+" ORDER BY created_at, session_hash", args...)
 	if err != nil {
 		return nil, fmt.Errorf("storage: get sessions: %w", err)
 	}
@@ -87,11 +90,11 @@ func (s *Store) sessions(ctx context.Context, where string, args ...any) ([]Sess
 	var out []Session
 	for rows.Next() {
 		var sess Session
-		var revoked uint8
-		if err := rows.Scan(&sess.Hash, &sess.UserID, &sess.CreatedAt, &sess.ExpiresAt, &revoked); err != nil {
+		var pending, revoked uint8
+		if err := rows.Scan(&sess.Hash, &sess.UserID, &sess.CreatedAt, &sess.ExpiresAt, &pending, &revoked); err != nil {
 			return nil, fmt.Errorf("storage: get sessions: %w", err)
 		}
-		sess.Revoked = revoked == 1
+		sess.Pending, sess.Revoked = pending == 1, revoked == 1
 		out = append(out, sess)
 	}
 	return out, rows.Err()

@@ -51,6 +51,9 @@ var wantAccounts = []string{
 	"other tenant's token by id: not found",
 	"revoked token by hash: not found",
 	"tokens after revoke: 0",
+	"pending session: true",
+	"no totp: not found",
+	"totp: JBSWY3DPEHPK3PXP true 42",
 }
 
 // exerciseAccounts runs every account query on st with fixed data and
@@ -231,6 +234,30 @@ func exerciseAccounts(st *storage.Store, now time.Time) ([]string, error) {
 		return nil, err
 	}
 	add("tokens after revoke: %d", len(toks))
+
+	if err := st.CreateSession(ctx, storage.Session{Hash: "h-pending", UserID: ann, CreatedAt: now, ExpiresAt: now.Add(time.Minute), Pending: true}); err != nil {
+		return nil, err
+	}
+	s, err = st.SessionByHash(ctx, "h-pending", now)
+	if err != nil {
+		return nil, err
+	}
+	add("pending session: %v", s.Pending)
+	_, err = st.TOTPOf(ctx, ann)
+	add("no totp: %s", found(err))
+	for _, k := range []storage.TOTP{
+		{UserID: ann, Secret: "OLDSECRET", CreatedAt: now},
+		{UserID: ann, Secret: "JBSWY3DPEHPK3PXP", Enabled: true, LastStep: 42, CreatedAt: now},
+	} {
+		if err := st.PutTOTP(ctx, k); err != nil {
+			return nil, err
+		}
+	}
+	k, err := st.TOTPOf(ctx, ann)
+	if err != nil {
+		return nil, err
+	}
+	add("totp: %s %v %d", k.Secret, k.Enabled, k.LastStep)
 	return out, nil
 }
 

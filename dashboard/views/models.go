@@ -21,6 +21,19 @@ type Account struct {
 	Email, Name string
 	Notice      string
 	Error       string
+	TOTPError   string
+	TOTPOn      bool       // two-factor sign-in is on
+	TOTPSetup   *TOTPSetup // a new key being set up, shown once
+}
+
+// TOTPSetup is a new two-factor key: its QR code (a data: URL of a PNG)
+// and its text for typing in.
+type TOTPSetup struct{ Secret, QR string }
+
+// Code is the sign-in step that asks for the two-factor code.
+type Code struct {
+	Chrome
+	Error string
 }
 
 // InviteAccept is the page an invite link opens.
