@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/verityhq/verity/abuse"
 	"github.com/verityhq/verity/dashboard/password"
 	"github.com/verityhq/verity/storage"
 )
@@ -352,6 +353,45 @@ func TestSettingsAndKeys(t *testing.T) {
 	v := f.signedIn(f.viewerA).get(base + "/settings")
 	if !strings.Contains(v.body, "<fieldset disabled>") || strings.Contains(v.body, "rotate-public") {
 		t.Error("viewer gets editable settings")
+	}
+}
+
+func TestCreateSite(t *testing.T) {
+	f := newFixture(t, DefaultConfig())
+	empty, err := f.st.CreateTenant(context.Background(), "Empty Co")
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner := f.member(empty, storage.RoleOwner)
+	c := f.signedIn(owner)
+	if r := c.get("/sites"); !strings.Contains(r.body, `data-testid="no-sites"`) || !strings.Contains(r.body, `data-testid="new-site-domain"`) {
+		t.Fatalf("empty team lacks the empty state with the add-site form:\n%s", excerpt(r.body))
+	}
+	base := "/tenants/" + empty.ID.String() + "/sites"
+	if r := c.post(base, url.Values{"domain": {"https://shop.example/"}}); r.status != http.StatusUnprocessableEntity {
+		t.Errorf("URL as domain: %d, want 422", r.status)
+	}
+	r := c.post(base, url.Values{"domain": {" Shop.Example "}})
+	secret := between(r.body, `data-testid="new-secret"><p><strong>New secret key</strong> (shown once: store it now; it signs server-to-server events):</p><pre><code>`, "</code>")
+	if r.status != http.StatusOK || secret == "" || r.header.Get("Cache-Control") != "no-store" || !strings.Contains(r.body, "Site added.") {
+		t.Fatalf("create: %d, secret %q\n%s", r.status, secret, excerpt(r.body))
+	}
+	sites, err := f.st.Sites(context.Background(), storage.SiteFilter{TenantID: empty.ID})
+	if err != nil || len(sites) != 1 {
+		t.Fatalf("sites = %v, %v", sites, err)
+	}
+	s := sites[0]
+	if s.Domain != "shop.example" || !slices.Equal(s.AllowedOrigins, []string{"https://shop.example", "https://*.shop.example"}) ||
+		s.SecretHash != abuse.SecretHash(secret) || !strings.HasPrefix(s.PublicKey, "pk_") {
+		t.Errorf("stored site = %+v", s)
+	}
+	if r := c.get("/sites"); !strings.Contains(r.body, s.PublicKey) || strings.Contains(r.body, `data-testid="no-sites"`) {
+		t.Error("the sites page lacks the new site's snippet")
+	}
+	// A viewer of the team sees no form and is refused.
+	v := f.signedIn(f.member(empty, storage.RoleViewer))
+	if r := v.get("/sites"); strings.Contains(r.body, `data-testid="new-site-domain"`) {
+		t.Error("viewer sees the add-site form")
 	}
 }
 

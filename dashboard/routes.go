@@ -68,6 +68,7 @@ func (h *Handler) routes(r fiber.Router) {
 	site.Post("/keys/secret", admin, h.rotateSecretKey)
 
 	team := r.Group("/tenants/:tenant", h.requireUser, h.tenantAccess)
+	team.Post("/sites", admin, h.createSite)
 	team.Get("/members", h.membersPage)
 	team.Post("/invites", admin, h.invite)
 	team.Post("/invites/:invite/revoke", admin, h.revokeInvite)

@@ -49,6 +49,10 @@ var scopedRoutes = []routeCase{
 	{"rotate secret key", http.MethodPost, func(_ *fixture, _ storage.Tenant, s storage.Site) string {
 		return "/sites/" + s.ID.String() + "/keys/secret"
 	}, nil, 200},
+	{"create site", http.MethodPost, func(_ *fixture, t storage.Tenant, _ storage.Site) string {
+		return "/tenants/" + t.ID.String() + "/sites"
+	},
+		func(*fixture, storage.Site) url.Values { return url.Values{"domain": {"new.example"}} }, 200},
 	{"members", http.MethodGet, func(_ *fixture, t storage.Tenant, _ storage.Site) string {
 		return "/tenants/" + t.ID.String() + "/members"
 	}, nil, 200},

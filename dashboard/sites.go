@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
@@ -142,6 +143,42 @@ func (h *Handler) saveSettings(c *fiber.Ctx) error {
 		return err
 	}
 	return c.Redirect("/sites/"+s.ID.String()+"/settings?done=saved", fiber.StatusSeeOther)
+}
+
+// createSite adds a site to the URL's tenant with fresh keys and the
+// default origins (https://DOMAIN and https://*.DOMAIN), then shows its
+// settings with the secret key, once. (The CLI's `site create` does the
+// same from the command line.)
+func (h *Handler) createSite(c *fiber.Ctx) error {
+	t := tenantOf(c)
+	domain := strings.ToLower(strings.TrimSpace(c.FormValue("domain")))
+	if !storage.ValidDomain(domain) {
+		return &pageError{status: fiber.StatusUnprocessableEntity, title: "Not a domain name",
+			message: fmt.Sprintf("%q is not a domain name: write it without scheme or path, e.g. example.com. Go back and try again.", domain)}
+	}
+	if h.deps.Keys == nil {
+		return &pageError{status: fiber.StatusConflict, title: "Not available here", message: "This dashboard has no master secret; create the site with `verity site create`."}
+	}
+	pk, err := abuse.NewPublicKey()
+	if err != nil {
+		return err
+	}
+	s := storage.Site{ID: uuid.New(), TenantID: t.ID, Name: domain, Domain: domain, PublicKey: pk, SecretVersion: 1,
+		AllowedOrigins: []string{"https://" + domain, "https://*." + domain}, CreatedAt: h.now().UTC().Truncate(time.Second)}
+	secret := h.deps.Keys.SiteSecret(s.ID, s.SecretVersion)
+	s.SecretHash = abuse.SecretHash(secret)
+	if err := h.store.PutSite(c.UserContext(), s); err != nil {
+		return err
+	}
+	if err := h.auditTenant(c, t.ID, "site.create", s.ID.String(), domain); err != nil {
+		return err
+	}
+	c.Locals(localsSite, s)
+	m := h.settingsModel(c, s)
+	m.Notice = "Site added. Paste the snippet into its pages; the first visits show up within seconds."
+	m.NewSecret = secret
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return render(c, views.SettingsPage(m))
 }
 
 func (h *Handler) rotatePublicKey(c *fiber.Ctx) error {
