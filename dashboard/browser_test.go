@@ -196,6 +196,15 @@ func TestBrowserSignInAndOverview(t *testing.T) {
 	}
 
 	err = chromedp.Do(ctx,
+		chromedp.Navigate(base+"/sites/"+f.siteA.ID.String()+"/settings"),
+		chromedp.WaitVisible(`[data-testid="snippet"]`),
+	)
+	if err != nil {
+		t.Fatalf("settings: %v", err)
+	}
+	screenshot(t, ctx, "dashboard-settings")
+
+	err = chromedp.Do(ctx,
 		chromedp.Click(`[data-testid="logout"]`),
 		chromedp.WaitVisible(`[data-testid="login"]`),
 		chromedp.Navigate(base+"/sites/"+f.siteA.ID.String()),
