@@ -106,7 +106,7 @@ func (h *Handler) revokeInvite(c *fiber.Ctx) error {
 		return err
 	}
 	if !assignable(roleOf(c), inv.Role) {
-		return errNotAllowed()
+		return fiber.ErrForbidden
 	}
 	inv.State = storage.InviteRevoked
 	if err := h.store.PutInvite(c.UserContext(), inv); err != nil {
@@ -133,7 +133,7 @@ func (h *Handler) member(c *fiber.Ctx) (storage.Member, []storage.Member, error)
 	for _, m := range members {
 		if m.UserID == id {
 			if m.Role == storage.RoleOwner && roleOf(c) != storage.RoleOwner {
-				return m, members, errNotAllowed()
+				return m, members, fiber.ErrForbidden
 			}
 			return m, members, nil
 		}
@@ -162,7 +162,7 @@ func (h *Handler) changeRole(c *fiber.Ctx) error {
 	}
 	role := storage.Role(c.FormValue("role"))
 	if !assignable(roleOf(c), role) {
-		return errNotAllowed()
+		return fiber.ErrForbidden
 	}
 	if m.Role == storage.RoleOwner && role != storage.RoleOwner && owners(members) == 1 {
 		return errLastOwner

@@ -175,11 +175,15 @@ const (
 	localsRole   = "verity.role"
 )
 
+// siteOf, tenantOf and roleOf read what siteAccess and tenantAccess found.
 func siteOf(c *fiber.Ctx) storage.Site     { return c.Locals(localsSite).(storage.Site) }
 func tenantOf(c *fiber.Ctx) storage.Tenant { return c.Locals(localsTenant).(storage.Tenant) }
 func roleOf(c *fiber.Ctx) storage.Role     { return c.Locals(localsRole).(storage.Role) }
-func canManage(role storage.Role) bool     { return role == storage.RoleOwner || role == storage.RoleAdmin }
-func errNotAllowed() error                 { return fiber.ErrForbidden }
+
+// canManage reports whether role may change a tenant's sites and members.
+func canManage(role storage.Role) bool { return role == storage.RoleOwner || role == storage.RoleAdmin }
+
+// chromeOf is the page frame's model for this request.
 func chromeOf(c *fiber.Ctx, title string) views.Chrome {
 	ch := views.Chrome{Title: title, CSRF: csrfToken(c)}
 	if p := principalOf(c); p != nil {
@@ -194,7 +198,7 @@ func requireRole(min storage.Role) fiber.Handler {
 	rank := map[storage.Role]int{storage.RoleViewer: 1, storage.RoleAdmin: 2, storage.RoleOwner: 3}
 	return func(c *fiber.Ctx) error {
 		if rank[roleOf(c)] < rank[min] {
-			return errNotAllowed()
+			return fiber.ErrForbidden
 		}
 		return c.Next()
 	}

@@ -219,8 +219,8 @@ func (h *Handler) rotateSecretKey(c *fiber.Ctx) error {
 	return render(c, views.SettingsPage(m))
 }
 
-// siteIDs are the ids of sites, for API token scopes.
-func siteIDs(sites []storage.Site) map[uuid.UUID]storage.Site {
+// sitesByID indexes sites by id, for API token scopes.
+func sitesByID(sites []storage.Site) map[uuid.UUID]storage.Site {
 	out := make(map[uuid.UUID]storage.Site, len(sites))
 	for _, s := range sites {
 		out[s.ID] = s

@@ -26,7 +26,7 @@ func (h *Handler) tokensModel(c *fiber.Ctx) (views.Tokens, map[uuid.UUID]storage
 	for _, s := range sites {
 		m.Sites = append(m.Sites, views.Option{Value: s.ID.String(), Label: s.Domain})
 	}
-	byID := siteIDs(sites)
+	byID := sitesByID(sites)
 	tokens, err := h.store.APITokens(ctx, t.ID)
 	if err != nil {
 		return m, nil, err
