@@ -14,11 +14,15 @@ type Config struct {
 	// PublicURL is where people reach the dashboard; an https URL turns on
 	// HSTS and Secure-only cookies. Default "http://localhost:8081".
 	PublicURL string `yaml:"public_url"`
+	// TrustedProxies are the CIDRs or IPs of reverse proxies whose
+	// X-Forwarded-For is believed (sign-in throttling is per client
+	// network). Default none: the peer address is the client.
+	TrustedProxies []string `yaml:"trusted_proxies"`
 }
 
 // DefaultConfig returns the documented defaults.
 func DefaultConfig() Config {
-	return Config{Listen: "127.0.0.1:8081", PublicURL: "http://localhost:8081"}
+	return Config{Listen: "127.0.0.1:8081", PublicURL: "http://localhost:8081", TrustedProxies: []string{}}
 }
 
 // Validate reports every problem at once.
@@ -29,6 +33,13 @@ func (c Config) Validate() error {
 	}
 	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		errs = append(errs, fmt.Errorf("dashboard.public_url %q: want an http(s) URL", c.PublicURL))
+	}
+	for _, p := range c.TrustedProxies {
+		if net.ParseIP(p) == nil {
+			if _, _, err := net.ParseCIDR(p); err != nil {
+				errs = append(errs, fmt.Errorf("dashboard.trusted_proxies: %q is neither an IP nor a CIDR", p))
+			}
+		}
 	}
 	return errors.Join(errs...)
 }

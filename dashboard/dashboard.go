@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"net/url"
 	"runtime/debug"
+	"sync"
 	"time"
 
 	"github.com/a-h/templ"
@@ -25,7 +26,9 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/helmet"
 	"github.com/gofiber/fiber/v2/middleware/recover"
 
+	"github.com/verityhq/verity/abuse"
 	"github.com/verityhq/verity/dashboard/views"
+	"github.com/verityhq/verity/storage"
 )
 
 // staticMaxAge is how long browsers may cache static files: a year. Pages
@@ -36,15 +39,45 @@ const staticMaxAge = 365 * 24 * 60 * 60
 // hstsValue is sent when the public URL is https.
 const hstsValue = "max-age=31536000"
 
+// Deps are what the dashboard needs from the rest of Verity.
+type Deps struct {
+	// Store holds accounts, tenants, sites and the audit log.
+	Store *storage.Store
+	// Stats answers the overview's questions; nil uses StoreStats on Store.
+	Stats Stats
+	// Keys derives site secret keys (for rotation); nil disables secret
+	// rotation in the dashboard.
+	Keys *abuse.Keyring
+	// CollectorURL is the collector's public URL, for the snippet.
+	CollectorURL string
+	// Now is the clock; nil is time.Now.
+	Now func() time.Time
+}
+
 // Handler serves the dashboard's routes.
 type Handler struct {
-	cfg Config
-	log *slog.Logger
+	cfg   Config
+	deps  Deps
+	store *storage.Store
+	stats Stats
+	log   *slog.Logger
+	now   func() time.Time
+	auth  *authenticator
+	// totpMu makes checking and recording a two-factor code one step.
+	totpMu sync.Mutex
 }
 
 // New returns the dashboard's handler.
-func New(cfg Config, log *slog.Logger) *Handler {
-	return &Handler{cfg: cfg, log: log}
+func New(cfg Config, deps Deps, log *slog.Logger) *Handler {
+	h := &Handler{cfg: cfg, deps: deps, store: deps.Store, stats: deps.Stats, log: log, now: deps.Now}
+	if h.stats == nil {
+		h.stats = StoreStats{Store: deps.Store}
+	}
+	if h.now == nil {
+		h.now = time.Now
+	}
+	h.auth = newAuthenticator()
+	return h
 }
 
 // App builds the dashboard's Fiber app: limits, panic recovery, the error
@@ -58,6 +91,12 @@ func (h *Handler) App() *fiber.App {
 		IdleTimeout:           120 * time.Second,
 		DisableStartupMessage: true,
 		ErrorHandler:          h.errorHandler,
+		// Behind a configured proxy the client is the first valid address
+		// of X-Forwarded-For; otherwise the peer.
+		ProxyHeader:             proxyHeader(h.cfg.TrustedProxies),
+		EnableTrustedProxyCheck: len(h.cfg.TrustedProxies) > 0,
+		TrustedProxies:          h.cfg.TrustedProxies,
+		EnableIPValidation:      true,
 	})
 	app.Use(recover.New(recover.Config{
 		EnableStackTrace:  true,
@@ -65,6 +104,13 @@ func (h *Handler) App() *fiber.App {
 	}))
 	h.Register(app)
 	return app
+}
+
+func proxyHeader(trusted []string) string {
+	if len(trusted) == 0 {
+		return ""
+	}
+	return fiber.HeaderXForwardedFor
 }
 
 // Register adds the dashboard's security headers, static files and routes
@@ -78,12 +124,7 @@ func (h *Handler) Register(r fiber.Router) {
 		ContentTypeCharset: "utf-8",
 	}))
 	r.Get("/healthz", func(c *fiber.Ctx) error { return c.JSON(fiber.Map{"status": "ok"}) })
-	r.Get("/", h.notYet)
-}
-
-// notYet stands in until the dashboard lands; it says so plainly.
-func (h *Handler) notYet(c *fiber.Ctx) error {
-	return render(c, views.NotYet())
+	h.routes(r)
 }
 
 // render writes component as the response's HTML, rendered with the
@@ -137,11 +178,11 @@ func (h *Handler) httpsOnly() bool {
 }
 
 // contentSecurityPolicy allows the page's own stylesheet and images (and
-// data: images), scripts only with the nonce, forms only to itself, and no
-// framing, base URL changes, connections, fonts or plugins.
+// data: images), scripts only with the nonce, requests (htmx) and forms
+// only to itself, and no framing, base URL changes, fonts or plugins.
 func contentSecurityPolicy(nonce string) string {
 	return "default-src 'none'; script-src 'nonce-" + nonce + "'; style-src 'self'; img-src 'self' data:; " +
-		"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+		"connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 }
 
 // newNonce returns 16 random bytes, base64-encoded.
@@ -161,10 +202,13 @@ func (h *Handler) errorHandler(c *fiber.Ctx, err error) error {
 	if fe, ok := errors.AsType[*fiber.Error](err); ok {
 		code = fe.Code
 	}
+	page := errorPage(code)
+	if pe, ok := errors.AsType[*pageError](err); ok {
+		code, page = pe.status, views.ErrorModel{Status: pe.status, Title: pe.title, Message: pe.message}
+	}
 	if code >= fiber.StatusInternalServerError {
 		h.log.Error("request failed", "method", c.Method(), "path", c.Path(), "status", code, "err", err)
 	}
-	page := errorPage(code)
 	c.Response().ResetBody()
 	c.Status(code)
 	if templ.GetNonce(c.UserContext()) == "" {
@@ -175,7 +219,7 @@ func (h *Handler) errorHandler(c *fiber.Ctx, err error) error {
 		c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
 		return c.SendString(page.Title + "\n")
 	}
-	return render(c, views.ErrorPage(page))
+	return render(c, views.ErrorPage(chromeOf(c, page.Title), page))
 }
 
 // errorPage is the view model of the error page for status code.
@@ -188,6 +232,12 @@ func errorPage(code int) views.ErrorModel {
 	case code == fiber.StatusMethodNotAllowed:
 		m.Title = "Not possible here"
 		m.Message = "This page cannot be used that way. Go back and try again from the page itself."
+	case code == fiber.StatusForbidden:
+		m.Title = "Not allowed"
+		m.Message = "You do not have permission to do this."
+	case code == fiber.StatusTooManyRequests:
+		m.Title = "Too many attempts"
+		m.Message = "Wait a few minutes, then try again."
 	case code == fiber.StatusRequestEntityTooLarge:
 		m.Title = "Request too large"
 		m.Message = "What was sent is larger than the dashboard accepts."
@@ -203,6 +253,15 @@ func errorPage(code int) views.ErrorModel {
 	}
 	return m
 }
+
+// pageError is a client error whose page says more than its status: the
+// title and message are written for the user and contain nothing internal.
+type pageError struct {
+	status         int
+	title, message string
+}
+
+func (e *pageError) Error() string { return e.title }
 
 // logPanic logs a recovered panic with its stack; the error handler then
 // answers 500.

@@ -26,6 +26,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/verityhq/verity/dashboard/views"
+	"github.com/verityhq/verity/storage/chtest"
 )
 
 // syncBuffer is a log sink the test reads while the app may write.
@@ -50,11 +51,12 @@ func (b *syncBuffer) String() string {
 // show.
 const internalDetail = "dial tcp 10.0.0.7:9000: password=hunter2"
 
-// newApp builds the production app and adds routes that fail on purpose.
+// newApp builds the production app (on a fresh database) and adds routes
+// that fail on purpose.
 func newApp(t *testing.T, cfg Config) (*fiber.App, *syncBuffer) {
 	t.Helper()
 	logs := &syncBuffer{}
-	app := New(cfg, slog.New(slog.NewTextHandler(logs, nil))).App()
+	app := New(cfg, Deps{Store: chtest.Store(t)}, slog.New(slog.NewTextHandler(logs, nil))).App()
 	app.Get("/test/error", func(*fiber.Ctx) error { return errors.New(internalDetail) })
 	app.Get("/test/panic", func(*fiber.Ctx) error { panic(internalDetail) })
 	app.Get("/test/bad-request", func(*fiber.Ctx) error {
@@ -67,12 +69,6 @@ func newApp(t *testing.T, cfg Config) (*fiber.App, *syncBuffer) {
 		}))
 	})
 	return app, logs
-}
-
-type response struct {
-	status int
-	header http.Header
-	body   string
 }
 
 func do(t *testing.T, app *fiber.App, method, target string, body io.Reader) response {
@@ -91,7 +87,7 @@ func do(t *testing.T, app *fiber.App, method, target string, body io.Reader) res
 }
 
 var cspPattern = regexp.MustCompile(`^default-src 'none'; script-src 'nonce-([A-Za-z0-9+/]{22}==)'; style-src 'self'; ` +
-	`img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'$`)
+	`img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'$`)
 
 // wantHeaders are the security headers every response carries, exactly.
 var wantHeaders = map[string]string{
@@ -109,7 +105,8 @@ var wantHeaders = map[string]string{
 }
 
 // absentHeaders fingerprint the server or weaken the policy.
-var absentHeaders = []string{"Server", "X-Powered-By", "Content-Security-Policy-Report-Only", "Strict-Transport-Security"}
+var absentHeaders = []string{"Server", "X-Powered-By", "Content-Security-Policy-Report-Only", "Strict-Transport-Security",
+	"X-Ratelimit-Limit", "X-Ratelimit-Remaining", "X-Ratelimit-Reset"}
 
 // checkSecurityHeaders checks every security header and returns the CSP
 // nonce, decoded.
@@ -150,9 +147,9 @@ func stylesheet(t *testing.T) (url string, content []byte) {
 	return "/static/dashboard.css?v=" + hex.EncodeToString(sum[:8]), content
 }
 
-func TestNotYetPage(t *testing.T) {
+func TestLoginPageMarkup(t *testing.T) {
 	app, logs := newApp(t, DefaultConfig())
-	r := do(t, app, http.MethodGet, "/", nil)
+	r := do(t, app, http.MethodGet, "/login", nil)
 
 	if r.status != http.StatusOK {
 		t.Errorf("status = %d, want 200", r.status)
@@ -160,27 +157,27 @@ func TestNotYetPage(t *testing.T) {
 	if got := r.header.Get("Content-Type"); got != "text/html; charset=utf-8" {
 		t.Errorf("Content-Type = %q, want text/html; charset=utf-8", got)
 	}
-	checkSecurityHeaders(t, r)
+	nonce := checkSecurityHeaders(t, r)
 	cssURL, _ := stylesheet(t)
 	for _, want := range []string{
 		"<!doctype html>",
 		`<html lang="en">`,
 		`<meta charset="utf-8">`,
 		`<meta name="viewport" content="width=device-width, initial-scale=1">`,
-		"<title>Verity</title>",
+		"<title>Sign in · Verity</title>",
 		`<link rel="stylesheet" href="` + cssURL + `">`,
-		`data-testid="not-yet"`,
-		"The dashboard is not built yet",
-		"There is no sign-in and there are no site statistics here yet.",
-		"query ClickHouse directly",
-		"<code>docs/schema.md</code>",
+		`<script src="` + views.AssetURL("htmx.min.js") + `" defer nonce="` + base64.StdEncoding.EncodeToString(nonce) + `"></script>`,
+		`data-testid="login"`,
+		`<form method="post" action="/login"`,
+		`<input type="hidden" name="_csrf" value="`,
+		`autocomplete="current-password"`,
 	} {
 		if !strings.Contains(r.body, want) {
 			t.Errorf("body lacks %q:\n%s", want, r.body)
 		}
 	}
-	// Inline-free: the CSP allows no inline style, and no script runs yet.
-	for _, unwanted := range []string{"<style", "style=", "<script"} {
+	// Inline-free: the CSP allows no inline style or script.
+	for _, unwanted := range []string{"<style", "style=", "<script>"} {
 		if strings.Contains(r.body, unwanted) {
 			t.Errorf("body contains %q:\n%s", unwanted, r.body)
 		}
@@ -197,12 +194,13 @@ func TestSecurityHeadersOnEveryResponse(t *testing.T) {
 		method, target string
 		wantStatus     int
 	}{
-		{http.MethodGet, "/", http.StatusOK},
-		{http.MethodHead, "/", http.StatusOK},
+		{http.MethodGet, "/", http.StatusSeeOther},
+		{http.MethodHead, "/", http.StatusSeeOther},
+		{http.MethodGet, "/login", http.StatusOK},
 		{http.MethodGet, "/healthz", http.StatusOK},
 		{http.MethodGet, cssURL, http.StatusOK},
 		{http.MethodGet, "/no-such-page", http.StatusNotFound},
-		{http.MethodPost, "/", http.StatusMethodNotAllowed},
+		{http.MethodPost, "/", http.StatusForbidden}, // no CSRF token
 		{http.MethodGet, "/test/error", http.StatusInternalServerError},
 		{http.MethodGet, "/test/panic", http.StatusInternalServerError},
 	} {
@@ -219,8 +217,8 @@ func TestSecurityHeadersOnEveryResponse(t *testing.T) {
 func TestCSPNonceIsFreshAndReachesComponents(t *testing.T) {
 	app, _ := newApp(t, DefaultConfig())
 
-	first := checkSecurityHeaders(t, do(t, app, http.MethodGet, "/", nil))
-	second := checkSecurityHeaders(t, do(t, app, http.MethodGet, "/", nil))
+	first := checkSecurityHeaders(t, do(t, app, http.MethodGet, "/login", nil))
+	second := checkSecurityHeaders(t, do(t, app, http.MethodGet, "/login", nil))
 	if bytes.Equal(first, second) {
 		t.Errorf("two requests got the same nonce %x", first)
 	}
@@ -246,7 +244,7 @@ func TestHSTSFollowsPublicURL(t *testing.T) {
 			app, _ := newApp(t, cfg)
 			// A plain-http request, as from a TLS-terminating proxy that
 			// sets no X-Forwarded-Proto.
-			r := do(t, app, http.MethodGet, "/", nil)
+			r := do(t, app, http.MethodGet, "/login", nil)
 			if got := r.header.Values("Strict-Transport-Security"); !slices.Equal(got, tc.want) {
 				t.Errorf("Strict-Transport-Security = %q, want %q", got, tc.want)
 			}
@@ -291,11 +289,11 @@ func TestErrorPages(t *testing.T) {
 			"There is nothing at this address. Check the link for a typo.", false},
 		{"missing static file", http.MethodGet, "/static/missing.css", 404, "Page not found",
 			"There is nothing at this address. Check the link for a typo.", false},
-		{"static directory", http.MethodGet, "/static/", 403, "Forbidden",
-			"The dashboard could not handle this request.", false},
-		{"POST to a GET page", http.MethodPost, "/", 405, "Not possible here",
-			"This page cannot be used that way. Go back and try again from the page itself.", false},
-		{"PUT to healthz", http.MethodPut, "/healthz", 405, "Not possible here",
+		{"static directory", http.MethodGet, "/static/", 403, "Not allowed",
+			"You do not have permission to do this.", false},
+		{"POST without a CSRF token", http.MethodPost, "/", 403, "Form expired",
+			"This form has expired or did not come from this dashboard. Go back, reload the page and try again.", false},
+		{"GET to a POST-only page", http.MethodGet, "/logout", 405, "Not possible here",
 			"This page cannot be used that way. Go back and try again from the page itself.", false},
 		{"client error with internal text", http.MethodGet, "/test/bad-request", 400, "Bad Request",
 			"The dashboard could not handle this request.", false},
@@ -329,7 +327,7 @@ func TestErrorPages(t *testing.T) {
 					t.Errorf("body lacks %q:\n%s", want, r.body)
 				}
 			}
-			for _, leak := range []string{"hunter2", "10.0.0.7", "Cannot ", "<script", "goroutine", ".go:", "panic"} {
+			for _, leak := range []string{"hunter2", "10.0.0.7", "Cannot ", "<script>", "goroutine", ".go:", "panic"} {
 				if strings.Contains(r.body, leak) {
 					t.Errorf("body leaks %q:\n%s", leak, r.body)
 				}
@@ -448,12 +446,12 @@ func TestHealthz(t *testing.T) {
 // render refuses to serve HTML when the security middleware did not run.
 func TestRenderNeedsNonce(t *testing.T) {
 	bare := fiber.New()
-	bare.Get("/", func(c *fiber.Ctx) error { return render(c, views.NotYet()) })
+	bare.Get("/", func(c *fiber.Ctx) error { return render(c, views.LoginPage(views.Login{})) })
 	r := do(t, bare, http.MethodGet, "/", nil)
 	if r.status != http.StatusInternalServerError {
 		t.Errorf("status = %d, want 500", r.status)
 	}
-	if strings.Contains(r.body, "not-yet") {
+	if strings.Contains(r.body, `data-testid="login"`) {
 		t.Errorf("page rendered without a CSP nonce:\n%s", r.body)
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"net/mail"
-	"net/url"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -321,7 +320,7 @@ func cmdSiteCreate(ctx context.Context, e env, args []string) error {
 		return usagef("site create: --tenant %q is not a tenant id", *tenant)
 	}
 	d := strings.ToLower(strings.TrimSpace(*domain))
-	if !validDomain(d) {
+	if !storage.ValidDomain(d) {
 		return usagef("site create: --domain %q is not a domain name (no scheme, no path)", *domain)
 	}
 	if len(origins) == 0 {
@@ -329,7 +328,7 @@ func cmdSiteCreate(ctx context.Context, e env, args []string) error {
 	}
 	var errs []string
 	for i, o := range origins {
-		norm, err := normaliseOrigin(o)
+		norm, err := storage.NormaliseOrigin(o)
 		if err != nil {
 			errs = append(errs, err.Error())
 		}
@@ -504,40 +503,4 @@ func cmdSiteRotateKey(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	return printSite(e.stdout, cfg, s, newSecret, *asJSON)
-}
-
-// validDomain accepts a host name: labels of letters, digits and hyphens.
-func validDomain(d string) bool {
-	if d == "" || len(d) > 253 || strings.Trim(d, ".") != d {
-		return false
-	}
-	for label := range strings.SplitSeq(d, ".") {
-		if label == "" || len(label) > 63 || strings.HasPrefix(label, "-") || strings.HasSuffix(label, "-") {
-			return false
-		}
-		for _, r := range label {
-			if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
-				return false
-			}
-		}
-	}
-	return true
-}
-
-// normaliseOrigin checks an allowed origin: scheme://host[:port], where host
-// may start with "*." to allow every subdomain.
-func normaliseOrigin(o string) (string, error) {
-	u, err := url.Parse(strings.TrimSpace(o))
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		return "", fmt.Errorf("origin %q: want scheme://host[:port], e.g. https://www.example.com", o)
-	}
-	host := strings.ToLower(u.Hostname())
-	if !validDomain(strings.TrimPrefix(host, "*.")) && host != "localhost" {
-		return "", fmt.Errorf("origin %q: %q is not a host name", o, host)
-	}
-	out := u.Scheme + "://" + host
-	if p := u.Port(); p != "" {
-		out += ":" + p
-	}
-	return out, nil
 }

@@ -5,6 +5,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -108,6 +110,32 @@ func TestDevEndToEnd(t *testing.T) {
 	}
 	if status, _ := get("http://127.0.0.1:" + strconv.Itoa(ports["dashboard"]) + "/"); status != 200 {
 		t.Fatalf("dashboard / = %d", status)
+	}
+	// The banner's login works: sign in through the form and see the demo site.
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	browser := &http.Client{Jar: jar}
+	dash := "http://127.0.0.1:" + strconv.Itoa(ports["dashboard"])
+	resp, err := browser.Get(dash + "/login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	csrf := regexp.MustCompile(`name="_csrf" value="([^"]+)"`).FindStringSubmatch(string(b))
+	if csrf == nil {
+		t.Fatalf("login page has no CSRF field:\n%s", b)
+	}
+	resp, err = browser.PostForm(dash+"/login", url.Values{"_csrf": {csrf[1]}, "email": {m[1]}, "password": {m[2]}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Request.URL.Path != "/sites" || !strings.Contains(string(b), demoDomain) {
+		t.Fatalf("signing in with the banner's login: %d at %s, want the sites page with %s:\n%s", resp.StatusCode, resp.Request.URL, demoDomain, b)
 	}
 	for _, f := range []string{"secret", "demo-password", "verity.yaml"} {
 		info, err := os.Stat(filepath.Join(dir, f))

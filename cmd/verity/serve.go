@@ -87,7 +87,14 @@ func serve(ctx context.Context, cfg config.Config, role string, log *slog.Logger
 		sites = append(sites, site{"collector", cfg.Collector.Listen, ingest.App()})
 	}
 	if role == "all" || role == "dashboard" {
-		h := dashboard.New(cfg.Dashboard, log.With("component", "dashboard"))
+		// Without a master secret the dashboard still runs; it only
+		// cannot make new site secret keys.
+		keys, err := keyring(cfg)
+		if err != nil {
+			log.Warn("dashboard: no usable master secret; making site secret keys is disabled")
+			keys = nil
+		}
+		h := dashboard.New(cfg.Dashboard, dashboard.Deps{Store: st, Keys: keys, CollectorURL: cfg.Collector.PublicURL}, log.With("component", "dashboard"))
 		sites = append(sites, site{"dashboard", cfg.Dashboard.Listen, h.App()})
 	}
 	sites = append(sites, extra...)

@@ -3,3 +3,5 @@
 // dashboard and never query anything; only package dashboard imports it.
 // The *_templ.go files are generated (go tool templ generate) and committed.
 package views
+
+//go:generate ./vendor-htmx.sh

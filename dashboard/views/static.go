@@ -22,6 +22,18 @@ var Static = mustSub(embedded, "static")
 // for a long time: a changed stylesheet gets a new URL.
 var stylesheetURL = AssetURL("dashboard.css")
 
+// htmxURL is the vendored htmx (see vendor-htmx.sh), versioned the same way.
+var htmxURL = AssetURL("htmx.min.js")
+
+// htmxConfig keeps htmx within the Content-Security-Policy and away from
+// secrets: no inline indicator styles, no eval, no scripts from swapped
+// content, requests to this origin only, and no history cache (it would
+// copy pages, shown-once keys among them, into localStorage). Error
+// responses are swapped in too, so a form with a mistake shows its message.
+const htmxConfig = `{"includeIndicatorStyles":false,"allowEval":false,"allowScriptTags":false,"selfRequestsOnly":true,` +
+	`"historyCacheSize":0,"refreshOnHistoryMiss":true,` +
+	`"responseHandling":[{"code":"204","swap":false},{"code":"...","swap":true}]}`
+
 // AssetURL returns the URL of the static file name, versioned by a hash of
 // its content. It panics when name is not embedded: a build mistake that
 // surfaces when the package is initialised.
