@@ -94,6 +94,11 @@ type dimSpec struct {
 
 func firstPageview(col string) string { return "argMinIf(" + col + ", ts, type = 'pageview')" }
 
+// withVersion is "Chrome 120", or "Linux" when the version is unknown.
+func withVersion(col string) string {
+	return "if(" + col + "_version = '', " + col + ", concat(" + col + ", ' ', " + col + "_version))"
+}
+
 var dimensions = map[Dimension]dimSpec{
 	DimSource:         {level: levelSession, session: firstPageview("source")},
 	DimChannel:        {level: levelSession, session: firstPageview("channel")},
@@ -112,9 +117,9 @@ var dimensions = map[Dimension]dimSpec{
 	DimCity:           {level: levelEvent, expr: "city"},
 	DimDevice:         {level: levelEvent, expr: "device"},
 	DimBrowser:        {level: levelEvent, expr: "browser"},
-	DimBrowserVersion: {level: levelEvent, expr: "concat(browser, ' ', browser_version)"},
+	DimBrowserVersion: {level: levelEvent, expr: withVersion("browser")},
 	DimOS:             {level: levelEvent, expr: "os"},
-	DimOSVersion:      {level: levelEvent, expr: "concat(os, ' ', os_version)"},
+	DimOSVersion:      {level: levelEvent, expr: withVersion("os")},
 	DimEvent:          {level: levelCustom, expr: "name"},
 	DimProp:           {level: levelCustom},
 }
