@@ -43,6 +43,7 @@ var commands = []command{
 	{"site list", "list sites", cmdSiteList},
 	{"site rotate-key", "replace a site's public key or secret key", cmdSiteRotateKey},
 	{"snippet export", "write the snippet files and their SRI hashes for a CDN", cmdSnippetExport},
+	{"fixture", "write generated demo events (--events N --sites S) for benchmarks and demos", cmdFixture},
 	{"dev", "local demo: ClickHouse, schema, demo tenant and site, all servers", cmdDev},
 	{"version", "print the version", cmdVersion},
 }
