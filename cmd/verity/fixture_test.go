@@ -2,9 +2,12 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/verityhq/verity/storage"
 	"github.com/verityhq/verity/storage/fixture"
@@ -60,5 +63,38 @@ func TestFixtureCommand(t *testing.T) {
 	q := storage.Query{SiteID: sites[0].ID, From: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 3, 31, 0, 0, 0, 0, time.UTC), View: storage.ViewAll}
 	if a, err := st.Aggregate(ctx, q); err != nil || a.Current.Pageviews == 0 {
 		t.Errorf("aggregate of a fixture site: %+v, %v", a, err)
+	}
+}
+
+// TestSeedDemoHistoryOnce: `verity dev` seeds the demo history on the first
+// run only, and the live (browser) events beside it do not stop it.
+func TestSeedDemoHistoryOnce(t *testing.T) {
+	c := newCLI(t)
+	c.mustRun("", "migrate")
+	st := c.store()
+	ctx := context.Background()
+	site := storage.Site{ID: uuid.MustParse("00000000-0000-4000-8000-00000000de30"), Domain: demoDomain}
+	live := storage.Event{SiteID: site.ID, TS: time.Now().UTC().Truncate(time.Second), EventID: 1, Type: "pageview", Verdict: "ok", Ingest: "browser"}
+	if err := st.InsertEvents(ctx, []storage.Event{live}); err != nil {
+		t.Fatal(err)
+	}
+	var steps []string
+	step := func(f string, a ...any) { steps = append(steps, fmt.Sprintf(f, a...)) }
+	now := time.Now()
+	for run, want := range []int{demoHistoryEvents, 0} {
+		n, err := seedDemoHistory(ctx, st, site, now, step)
+		if err != nil || n != want {
+			t.Fatalf("run %d: seeded %d, %v; want %d", run+1, n, err, want)
+		}
+	}
+	rows, _, err := st.CountEvents(ctx, site.ID)
+	if err != nil || rows != demoHistoryEvents+1 || len(steps) != 1 {
+		t.Fatalf("%d rows (%v) after two runs, steps %q; want %d and one step", rows, err, steps, demoHistoryEvents+1)
+	}
+	q := storage.Query{SiteID: site.ID, From: now.AddDate(0, 0, -30), To: now.Add(time.Second), View: storage.ViewHuman}
+	for _, d := range []storage.Dimension{storage.DimSource, storage.DimPage, storage.DimCountry, storage.DimBrowser, storage.DimEvent} {
+		if b, err := st.Breakdown(ctx, q, d, 0); err != nil || len(b.Rows) < 3 {
+			t.Errorf("demo history: %s breakdown %+v, %v; want a few rows", d, b.Rows, err)
+		}
 	}
 }
