@@ -1,0 +1,128 @@
+package storage_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"slices"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/verityhq/verity/storage"
+	"github.com/verityhq/verity/storage/chtest"
+	"github.com/verityhq/verity/storage/fixture"
+)
+
+// BenchmarkOverview loads a fixture of VERITY_BENCH_EVENTS events (default
+// 1,000,000) spread evenly over VERITY_BENCH_SITES sites (default 100)
+// across 30 days into the test ClickHouse, then runs every panel query of a
+// site's dashboard overview for one site over the 30 days, and reports each
+// panel's p95 and the p95 of the whole overview run one panel after the
+// other. Loading takes about a minute per million events; see
+// docs/benchmarks.md for the command and figures.
+func BenchmarkOverview(b *testing.B) {
+	events, sites := envInt(b, "VERITY_BENCH_EVENTS", 1_000_000), envInt(b, "VERITY_BENCH_SITES", 100)
+	st := chtest.Store(b)
+	ctx := context.Background()
+	end := time.Date(2026, 3, 31, 0, 0, 0, 0, time.UTC)
+	loadStart := time.Now()
+	loadFixture(b, st, events, sites, end)
+	b.Logf("loaded %d events for %d sites in %s", events, sites, time.Since(loadStart).Round(time.Second))
+
+	q := storage.Query{SiteID: benchSite(0), From: end.AddDate(0, 0, -30), To: end, View: storage.ViewHuman, Compare: true}
+	filtered := q.WithFilter(storage.Filter{Dimension: storage.DimSource, Value: "Google"})
+	type panel struct {
+		name string
+		run  func() error
+	}
+	panels := []panel{
+		{"aggregate", func() error { _, err := st.Aggregate(ctx, q); return err }},
+		{"timeseries", func() error { _, err := st.Timeseries(ctx, q, storage.IntervalDay); return err }},
+		{"quality", func() error { _, err := st.TrafficQuality(ctx, q.SiteID, q.From, q.To); return err }},
+		{"vitals", func() error { _, err := st.Vitals(ctx, q, 0); return err }},
+		{"dom", func() error { _, err := st.DOMFindings(ctx, q, 0); return err }},
+		{"filtered-aggregate", func() error { _, err := st.Aggregate(ctx, filtered); return err }},
+	}
+	for _, d := range []storage.Dimension{storage.DimSource, storage.DimChannel, storage.DimUTMCampaign, storage.DimPage,
+		storage.DimEntryPage, storage.DimExitPage, storage.DimCountry, storage.DimCity, storage.DimDevice,
+		storage.DimBrowser, storage.DimOS, storage.DimEvent, storage.PropDimension("plan")} {
+		panels = append(panels, panel{string(d), func() error { _, err := st.Breakdown(ctx, q, d, 0); return err }})
+	}
+	times := make([][]time.Duration, len(panels))
+	var totals []time.Duration
+	for b.Loop() {
+		var total time.Duration
+		for i, p := range panels {
+			start := time.Now()
+			if err := p.run(); err != nil {
+				b.Fatalf("%s: %v", p.name, err)
+			}
+			d := time.Since(start)
+			times[i] = append(times[i], d)
+			total += d
+		}
+		totals = append(totals, total)
+	}
+	for i, p := range panels {
+		b.ReportMetric(p95(times[i]), "ms-p95-"+p.name)
+	}
+	b.ReportMetric(p95(totals), "ms-p95-overview")
+}
+
+// loadFixture writes the fixture, two sites at a time.
+func loadFixture(b *testing.B, st *storage.Store, events, sites int, end time.Time) {
+	b.Helper()
+	var wg sync.WaitGroup
+	errs := make(chan error, sites)
+	next := make(chan int)
+	for range 2 {
+		wg.Go(func() {
+			for i := range next {
+				n := events / sites
+				if i < events%sites {
+					n++
+				}
+				cfg := fixture.Config{Events: n, Days: 30, End: end, Seed: 1, Domain: fmt.Sprintf("site-%d.example", i)}
+				if err := fixture.Write(context.Background(), st, benchSite(i), cfg, nil); err != nil {
+					errs <- err
+				}
+			}
+		})
+	}
+	for i := range sites {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		b.Fatal(err)
+	}
+}
+
+func benchSite(i int) uuid.UUID {
+	return uuid.MustParse(fmt.Sprintf("00000000-0000-4000-8000-%012d", i+1))
+}
+
+func envInt(b *testing.B, name string, def int) int {
+	s := os.Getenv(name)
+	if s == "" {
+		return def
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 {
+		b.Fatalf("%s=%q: want a positive number", name, s)
+	}
+	return n
+}
+
+// p95 in milliseconds: the value below which 95 % of the runs fall.
+func p95(ds []time.Duration) float64 {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return float64(s[(len(s)*95+99)/100-1].Microseconds()) / 1000
+}
