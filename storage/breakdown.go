@@ -69,18 +69,18 @@ func (s *Store) Breakdown(ctx context.Context, q Query, d Dimension, limit int) 
 	ctx, cancel := s.queryCtx(ctx)
 	defer cancel()
 	b := Breakdown{Dimension: d, Rows: []BreakdownRow{}}
-	var err error
-	if b.Visitors, err = s.visitors(ctx, q); err != nil {
-		return b, err
-	}
-	c := q.breakdownSQL(d)
-	c.add(" GROUP BY dim ORDER BY visitors DESC, n DESC, dim LIMIT ?", limit)
 	if key, ok := strings.CutPrefix(string(d), string(DimProp)+":"); ok {
 		b.Dimension, b.PropKey = DimProp, key
 	}
-	err = s.scanRows(ctx, "breakdown "+string(b.Dimension), c, func(r driver.Rows) error {
+	// The denominator rides along as a scalar subquery: one round trip.
+	c := clause{sql: "SELECT dim, visitors, visits, n, ("}
+	c.addClause(q.visitorsSQL())
+	c.add(") FROM (")
+	c.addClause(q.breakdownSQL(d))
+	c.add(" GROUP BY dim ORDER BY visitors DESC, n DESC, dim LIMIT ?)", limit)
+	err := s.scanRows(ctx, "breakdown "+string(b.Dimension), c, func(r driver.Rows) error {
 		var row BreakdownRow
-		if err := r.Scan(&row.Value, &row.Visitors, &row.Visits, &row.Count); err != nil {
+		if err := r.Scan(&row.Value, &row.Visitors, &row.Visits, &row.Count, &b.Visitors); err != nil {
 			return err
 		}
 		if b.Visitors > 0 {
@@ -89,6 +89,9 @@ func (s *Store) Breakdown(ctx context.Context, q Query, d Dimension, limit int) 
 		b.Rows = append(b.Rows, row)
 		return nil
 	})
+	if err == nil && len(b.Rows) == 0 {
+		b.Visitors, err = s.visitors(ctx, q)
+	}
 	return b, err
 }
 
@@ -137,9 +140,13 @@ func (q Query) customRows(extra clause) clause {
 // visitors counts the query's visitors: the denominator of shares and
 // conversion rates.
 func (s *Store) visitors(ctx context.Context, q Query) (uint64, error) {
+	var n uint64
+	err := s.scanRows(ctx, "visitors", q.visitorsSQL(), func(r driver.Rows) error { return r.Scan(&n) })
+	return n, err
+}
+
+func (q Query) visitorsSQL() clause {
 	c := clause{sql: "SELECT uniqExact(visitor_id) "}
 	c.addClause(q.where(fromEvents, q.From, q.To, clause{sql: "type = 'pageview'"}))
-	var n uint64
-	err := s.scanRows(ctx, "visitors", c, func(r driver.Rows) error { return r.Scan(&n) })
-	return n, err
+	return c
 }
