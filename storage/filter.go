@@ -340,13 +340,15 @@ func (f Filter) String() string {
 }
 
 // Encode is the Query's URL form, which ParseQuery reads back (with the
-// same now). Defaults (30d, human) are left out to keep links short.
+// same now). Defaults (30d, human) are left out to keep links short. A
+// query built in code without a Period is encoded as custom: whole UTC days
+// from From to the day before To.
 func (q Query) Encode() url.Values {
 	v := url.Values{}
 	switch q.Period {
-	case Period30d, "":
-	case PeriodCustom:
-		v.Set(paramPeriod, string(q.Period))
+	case Period30d:
+	case PeriodCustom, "":
+		v.Set(paramPeriod, string(PeriodCustom))
 		v.Set(paramFrom, q.From.UTC().Format(queryDateLayout))
 		v.Set(paramTo, q.To.UTC().AddDate(0, 0, -1).Format(queryDateLayout))
 	default:

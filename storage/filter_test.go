@@ -177,3 +177,26 @@ func FuzzParseQuery(f *testing.F) {
 		}
 	})
 }
+
+func TestEncodeCodeBuiltQuery(t *testing.T) {
+	q := statsQuery("!page:/blog/*", "prop:plan=pro")
+	q.Period, q.Compare = "", true
+	if got, want := q.Encode().Encode(), "compare=previous&f=%21page%3A%2Fblog%2F%2A&f=prop%3Aplan%3Dpro&from=2026-03-01&period=custom&to=2026-03-07"; got != want {
+		t.Errorf("Encode = %s, want %s", got, want)
+	}
+	if got := storage.DefaultInterval(q); got != storage.IntervalDay {
+		t.Errorf("DefaultInterval(a week) = %s", got)
+	}
+	q.To = q.From.Add(48 * time.Hour)
+	if got := storage.DefaultInterval(q); got != storage.IntervalHour {
+		t.Errorf("DefaultInterval(two days) = %s", got)
+	}
+	for in, want := range map[string]storage.Interval{"": "", "hour": storage.IntervalHour, "day": storage.IntervalDay} {
+		if got, err := storage.ParseInterval(in); err != nil || got != want {
+			t.Errorf("ParseInterval(%q) = %s, %v", in, got, err)
+		}
+	}
+	if _, err := storage.ParseInterval("minute"); err == nil {
+		t.Error("ParseInterval accepted minute")
+	}
+}

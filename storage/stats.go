@@ -134,10 +134,13 @@ type Point struct {
 
 // Timeseries counts q's pageviews per hour or day, every bucket of the
 // period present (zero when empty). A visitor or visit that spans buckets
-// counts in each.
+// counts in each. Interval "" is DefaultInterval(q).
 func (s *Store) Timeseries(ctx context.Context, q Query, interval Interval) ([]Point, error) {
 	if err := q.Validate(); err != nil {
 		return nil, err
+	}
+	if interval == "" {
+		interval = DefaultInterval(q)
 	}
 	step, bucket := 24*time.Hour, "toStartOfDay(ts)"
 	switch interval {

@@ -239,6 +239,9 @@ func checkStats(t *testing.T, st *storage.Store) {
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("daily =\n%+v\nwant\n%+v", got, want)
 		}
+		if def, err := st.Timeseries(ctx, statsQuery(), ""); err != nil || !reflect.DeepEqual(def, want) {
+			t.Errorf("default interval of a week: %+v, %v; want daily", def, err)
+		}
 		q := statsQuery("!page:/about")
 		q.From, q.To = march(2, 0, 0, 0), march(3, 0, 0, 0)
 		got, err = st.Timeseries(ctx, q, storage.IntervalHour)
