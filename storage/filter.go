@@ -394,6 +394,15 @@ func (q Query) WithFilter(f Filter) Query {
 	return q
 }
 
+// WithoutFilter returns a copy of q without its i-th filter: what removing
+// a filter chip does.
+func (q Query) WithoutFilter(i int) Query {
+	if i >= 0 && i < len(q.Filters) {
+		q.Filters = slices.Delete(slices.Clone(q.Filters), i, i+1)
+	}
+	return q
+}
+
 // truncate shortens hostile input quoted in an error message.
 func truncate(s string) string {
 	const max = 64

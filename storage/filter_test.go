@@ -200,3 +200,15 @@ func TestEncodeCodeBuiltQuery(t *testing.T) {
 		t.Error("ParseInterval accepted minute")
 	}
 }
+
+func TestWithAndWithoutFilter(t *testing.T) {
+	q := statsQuery("source:Google")
+	more := q.WithFilter(storage.Filter{Dimension: storage.DimCountry, Value: "DE"})
+	fewer := more.WithoutFilter(0)
+	if len(q.Filters) != 1 || len(more.Filters) != 2 || len(fewer.Filters) != 1 || fewer.Filters[0].Dimension != storage.DimCountry || more.Filters[0].Dimension != storage.DimSource {
+		t.Errorf("q %v, more %v, fewer %v", q.Filters, more.Filters, fewer.Filters)
+	}
+	if got := more.WithoutFilter(5); len(got.Filters) != 2 {
+		t.Errorf("WithoutFilter(out of range) = %v", got.Filters)
+	}
+}
