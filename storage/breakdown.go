@@ -111,7 +111,7 @@ func (q Query) breakdownSQL(d Dimension) clause {
 		c := clause{sql: "SELECT dim, uniqExact(visitor) AS visitors, count() AS visits, sum(pv) AS n FROM (SELECT " + spec.session + " AS dim, any(visitor_id) AS visitor, "}
 		c.addClause(q.matchedPageviews())
 		c.add(" AS pv ")
-		c.addClause(q.scope(fromEvents, q.From, q.To, clause{}))
+		c.addClause(q.scope(fromEvents, q.From, q.To, clause{sql: "type = 'pageview'"})) // all a visit's value needs
 		c.add(" GROUP BY session_id HAVING pv > 0)")
 		return c
 	case levelCustom:

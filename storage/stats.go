@@ -68,7 +68,7 @@ func (s *Store) metrics(ctx context.Context, q Query) (Metrics, error) {
 	c.add("SELECT uniqExact(visitor), count(), sum(pv), countIf(all_pv = 1), sum(engaged) FROM (SELECT any(visitor_id) AS visitor, ")
 	c.addClause(q.matchedPageviews())
 	c.add(" AS pv, countIf(type = 'pageview') AS all_pv, sum(engagement_ms) AS engaged ")
-	c.addClause(q.scope(fromEvents, q.From, q.To, clause{}))
+	c.addClause(q.scope(fromEvents, q.From, q.To, clause{sql: "type IN ('pageview', 'engagement')"})) // the rows the numbers need
 	c.add(" GROUP BY session_id HAVING pv > 0)")
 	var m Metrics
 	var bounces, engagedMS uint64

@@ -108,7 +108,9 @@ func (q Query) sessionCondition(start, end time.Time) clause {
 		return having
 	}
 	c := clause{}
-	c.add("session_id IN (SELECT session_id "+fromEvents+q.View.condition(), q.SiteID, start, end)
+	// Only pageviews and custom events can decide; reading no other rows
+	// makes the subquery cheaper.
+	c.add("session_id IN (SELECT session_id "+fromEvents+q.View.condition()+" AND type IN ('pageview', 'custom')", q.SiteID, start, end)
 	c.add(" GROUP BY session_id HAVING ")
 	c.addClause(having)
 	c.add(")")
