@@ -27,17 +27,10 @@ import (
 // vitals, DOM findings, quality) one after the other and two at a time. Loading takes about a minute per million events; see
 // docs/benchmarks.md for the command and figures.
 func BenchmarkOverview(b *testing.B) {
-	events, sites := envInt(b, "VERITY_BENCH_EVENTS", 1_000_000), envInt(b, "VERITY_BENCH_SITES", 100)
-	cfg := chtest.Config(b)
-	st := chtest.StoreFor(b, cfg)
 	ctx := context.Background()
 	end := time.Date(2026, 3, 31, 0, 0, 0, 0, time.UTC)
-	loadStart := time.Now()
-	loadFixture(b, st, events, sites, end)
-	b.Logf("loaded %d events for %d sites in %s", events, sites, time.Since(loadStart).Round(time.Second))
-	settle(b, cfg)
-
-	q := storage.Query{SiteID: benchSite(0), From: end.AddDate(0, 0, -30), To: end, View: storage.ViewHuman, Compare: true}
+	st, site := benchStore(b, end)
+	q := storage.Query{SiteID: site, From: end.AddDate(0, 0, -30), To: end, View: storage.ViewHuman, Compare: true}
 	filtered := q.WithFilter(storage.Filter{Dimension: storage.DimSource, Value: "Google"})
 	type panel struct {
 		name  string
@@ -132,6 +125,35 @@ func settle(b *testing.B, cfg storage.Config) {
 		last = n
 	}
 	b.Logf("%d active parts of events after waiting %s for merges", last, time.Since(start).Round(time.Second))
+}
+
+// benchStore loads the fixture into a fresh database, or, when
+// VERITY_BENCH_DB and VERITY_BENCH_SITE are set, uses that database on the
+// server VERITY_TEST_CLICKHOUSE names, filled by `verity fixture --end
+// 2026-03-31T00:00:00Z` (see docs/benchmarks.md), and that site.
+func benchStore(b *testing.B, end time.Time) (*storage.Store, uuid.UUID) {
+	if db := os.Getenv("VERITY_BENCH_DB"); db != "" {
+		site, err := uuid.Parse(os.Getenv("VERITY_BENCH_SITE"))
+		if err != nil {
+			b.Fatalf("VERITY_BENCH_SITE: %v", err)
+		}
+		cfg := storage.DefaultConfig()
+		cfg.Addr, cfg.Database = chtest.Addr(b), db
+		st, err := storage.Open(context.Background(), cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { st.Close() })
+		return st, site
+	}
+	events, sites := envInt(b, "VERITY_BENCH_EVENTS", 1_000_000), envInt(b, "VERITY_BENCH_SITES", 100)
+	cfg := chtest.Config(b)
+	st := chtest.StoreFor(b, cfg)
+	loadStart := time.Now()
+	loadFixture(b, st, events, sites, end)
+	b.Logf("loaded %d events for %d sites in %s", events, sites, time.Since(loadStart).Round(time.Second))
+	settle(b, cfg)
+	return st, benchSite(0)
 }
 
 // loadFixture writes the fixture, two sites at a time.
