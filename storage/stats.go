@@ -48,40 +48,51 @@ func (s *Store) Aggregate(ctx context.Context, q Query) (Aggregate, error) {
 	}
 	ctx, cancel := s.queryCtx(ctx)
 	defer cancel()
+	// The period and the previous one in one round trip (UNION ALL runs
+	// both in parallel); the first column tells them apart.
+	c := metricsSQL(q, 0)
+	if q.Compare {
+		c.add(" UNION ALL ")
+		c.addClause(metricsSQL(q.Previous(), 1))
+	}
 	var a Aggregate
-	var err error
-	if a.Current, err = s.metrics(ctx, q); err != nil {
+	err := s.scanRows(ctx, "aggregate", c, func(r driver.Rows) error {
+		var previous uint8
+		var m Metrics
+		var bounces, engagedMS uint64
+		if err := r.Scan(&previous, &m.Visitors, &m.Visits, &m.Pageviews, &bounces, &engagedMS); err != nil {
+			return err
+		}
+		if m.Visits > 0 {
+			m.ViewsPerVisit = float64(m.Pageviews) / float64(m.Visits)
+			m.BounceRate = float64(bounces) / float64(m.Visits)
+			m.VisitDuration = time.Duration(engagedMS/m.Visits) * time.Millisecond
+		}
+		if previous == 1 {
+			a.Previous = &m
+		} else {
+			a.Current = m
+		}
+		return nil
+	})
+	if err != nil {
 		return Aggregate{}, err
 	}
-	if q.Compare {
-		prev, err := s.metrics(ctx, q.Previous())
-		if err != nil {
-			return Aggregate{}, err
-		}
-		a.Previous = &prev
+	if q.Compare && a.Previous == nil {
+		return Aggregate{}, fmt.Errorf("storage: aggregate: no row for the previous period")
 	}
 	return a, nil
 }
 
-func (s *Store) metrics(ctx context.Context, q Query) (Metrics, error) {
+// metricsSQL selects tag and the raw sums of q's Metrics in one row.
+func metricsSQL(q Query, tag int) clause {
 	c := clause{}
-	c.add("SELECT uniqExact(visitor), count(), sum(pv), countIf(all_pv = 1), sum(engaged) FROM (SELECT any(visitor_id) AS visitor, ")
+	c.add("SELECT toUInt8(?) AS tag, uniqExact(visitor), count(), sum(pv), countIf(all_pv = 1), sum(engaged) FROM (SELECT any(visitor_id) AS visitor, ", tag)
 	c.addClause(q.matchedPageviews())
 	c.add(" AS pv, countIf(type = 'pageview') AS all_pv, sum(engagement_ms) AS engaged ")
 	c.addClause(q.scope(fromEvents, q.From, q.To, clause{sql: "type IN ('pageview', 'engagement')"})) // the rows the numbers need
 	c.add(" GROUP BY session_id HAVING pv > 0)")
-	var m Metrics
-	var bounces, engagedMS uint64
-	err := s.scanRows(ctx, "aggregate", c, func(r driver.Rows) error {
-		return r.Scan(&m.Visitors, &m.Visits, &m.Pageviews, &bounces, &engagedMS)
-	})
-	if err != nil || m.Visits == 0 {
-		return m, err
-	}
-	m.ViewsPerVisit = float64(m.Pageviews) / float64(m.Visits)
-	m.BounceRate = float64(bounces) / float64(m.Visits)
-	m.VisitDuration = time.Duration(engagedMS/m.Visits) * time.Millisecond
-	return m, nil
+	return c
 }
 
 // matchedPageviews counts a visit's pageviews that pass the event filters.

@@ -79,36 +79,34 @@ func (s *Store) Vitals(ctx context.Context, q Query, limit int) (Vitals, error) 
 	vitals := clause{sql: "type = 'vital' AND name IN ('LCP', 'INP', 'CLS', 'FCP', 'TTFB')"} // vitalNames
 	var out Vitals
 	pages := map[string]*PageVitals{}
-	for _, perPage := range []bool{false, true} {
-		group := "name"
-		c := clause{sql: "SELECT '', name, quantileExact(0.75)(value), count() "}
-		if perPage {
-			group = "pathname, name"
-			c.sql = "SELECT pathname, name, quantileExact(0.75)(value), count() "
+	// The site's and the pages' percentiles in one round trip; UNION ALL
+	// runs the two branches in parallel. perPage tells the rows apart.
+	c := clause{sql: "SELECT 0 AS per_page, '' AS path, name, quantileExact(0.75)(value), count() "}
+	c.addClause(q.where(fromEvents, q.From, q.To, vitals))
+	c.add(" GROUP BY name UNION ALL SELECT 1 AS per_page, pathname AS path, name, quantileExact(0.75)(value), count() ")
+	c.addClause(q.where(fromEvents, q.From, q.To, vitals))
+	c.add(" GROUP BY pathname, name")
+	err := s.scanRows(ctx, "vitals", c, func(r driver.Rows) error {
+		var perPage uint8
+		var path string
+		var v VitalStat
+		if err := r.Scan(&perPage, &path, &v.Name, &v.P75, &v.Samples); err != nil {
+			return err
 		}
-		c.addClause(q.where(fromEvents, q.From, q.To, vitals))
-		c.add(" GROUP BY " + group)
-		err := s.scanRows(ctx, "vitals", c, func(r driver.Rows) error {
-			var path string
-			var v VitalStat
-			if err := r.Scan(&path, &v.Name, &v.P75, &v.Samples); err != nil {
-				return err
+		v.Rating = RateVital(v.Name, v.P75)
+		p := &out.Site
+		if perPage == 1 {
+			if p = pages[path]; p == nil {
+				p = &PageVitals{Pathname: path}
+				pages[path] = p
 			}
-			v.Rating = RateVital(v.Name, v.P75)
-			p := &out.Site
-			if perPage {
-				if p = pages[path]; p == nil {
-					p = &PageVitals{Pathname: path}
-					pages[path] = p
-				}
-			}
-			p.Vitals = append(p.Vitals, v)
-			p.Samples = max(p.Samples, v.Samples)
-			return nil
-		})
-		if err != nil {
-			return Vitals{}, err
 		}
+		p.Vitals = append(p.Vitals, v)
+		p.Samples = max(p.Samples, v.Samples)
+		return nil
+	})
+	if err != nil {
+		return Vitals{}, err
 	}
 	sortVitals(&out.Site)
 	out.Pages = []PageVitals{}
