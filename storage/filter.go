@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
@@ -316,6 +317,9 @@ func (f Filter) Validate() error {
 	}
 	if !utf8.ValidString(f.Value) || !utf8.ValidString(f.Key) {
 		return fmt.Errorf("filter %s: not valid UTF-8", f.Dimension)
+	}
+	if strings.ContainsFunc(f.Value+f.Key, unicode.IsControl) {
+		return fmt.Errorf("filter %s: control characters are not allowed", f.Dimension)
 	}
 	if f.Dimension == DimProp {
 		if f.Key == "" || len(f.Key) > MaxPropKeyLen || strings.Contains(f.Key, "=") {
