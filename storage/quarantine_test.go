@@ -130,6 +130,15 @@ func checkCounts(t *testing.T, st *storage.Store, label string, quarantined []in
 		if got != wantTotals[view] {
 			t.Errorf("%s: Totals(%s) = %+v, want %+v", label, view, got, wantTotals[view])
 		}
+		// The dashboard's statistics apply quarantines the same way.
+		agg, err := st.Aggregate(ctx, storage.Query{SiteID: qSite, Period: storage.PeriodCustom, From: qMarch[0], To: qMarch[1], View: view, Compare: true})
+		if err != nil {
+			t.Fatalf("%s: Aggregate(%s): %v", label, view, err)
+		}
+		w := wantTotals[view]
+		if agg.Current.Pageviews != w.Pageviews || agg.Current.Visitors != w.Visitors || agg.Current.Visits != w.Visits {
+			t.Errorf("%s: Aggregate(%s) = %+v, want the pageviews, visitors and visits of %+v", label, view, agg.Current, w)
+		}
 	}
 	got, err := st.TrafficQuality(ctx, qSite, qMarch[0], qMarch[1])
 	if err != nil {

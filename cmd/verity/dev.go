@@ -21,6 +21,7 @@ import (
 	"github.com/verityhq/verity/dashboard/password"
 	"github.com/verityhq/verity/storage"
 	"github.com/verityhq/verity/storage/chserver"
+	"github.com/verityhq/verity/storage/fixture"
 )
 
 const (
@@ -224,7 +225,28 @@ func seedDemo(ctx context.Context, cfg config.Config, dir, demoOrigin string, st
 			return d, err
 		}
 	}
-	return d, nil
+	_, err = seedDemoHistory(ctx, st, d.site, time.Now(), step)
+	return d, err
+}
+
+// demoHistoryEvents is the size of the demo site's generated history: every
+// dashboard panel has something to show, and seeding takes about a second.
+const demoHistoryEvents = 30_000
+
+// seedDemoHistory writes 30 days of generated history (ingest = demo) up to
+// now into the demo site, beside the live events of the demo page, once:
+// when the site already has demo rows it writes nothing and returns 0.
+func seedDemoHistory(ctx context.Context, st *storage.Store, site storage.Site, now time.Time, step func(string, ...any)) (int, error) {
+	n, err := st.CountIngest(ctx, site.ID, fixture.Ingest)
+	if err != nil || n > 0 {
+		return 0, err
+	}
+	step("Seeding the demo site with 30 days of demo history (%d events)", demoHistoryEvents)
+	cfg := fixture.Config{Events: demoHistoryEvents, Days: 30, End: now, Seed: 1, Domain: site.Domain}
+	if err := fixture.Write(ctx, st, site.ID, cfg, nil); err != nil {
+		return 0, fmt.Errorf("seed the demo history: %w", err)
+	}
+	return demoHistoryEvents, nil
 }
 
 func portOf(hostport string) string {

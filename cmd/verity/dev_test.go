@@ -157,6 +157,9 @@ func TestDevEndToEnd(t *testing.T) {
 		c.Close()
 		t.Fatal("ClickHouse still accepts connections after dev stopped")
 	}
+	if !strings.Contains(stderr.String(), "Seeding the demo site with 30 days of demo history") {
+		t.Errorf("stderr lacks the demo history step:\n%s", stderr.String())
+	}
 	if !strings.Contains(stderr.String(), "Stopping ClickHouse") {
 		t.Errorf("stderr lacks the shutdown steps:\n%s", stderr.String())
 	}
