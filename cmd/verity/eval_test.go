@@ -24,7 +24,7 @@ func evalDataHeaders(t *testing.T, bots, botHeaders string) string {
 	files := map[string]string{
 		"scenarios.yaml": `scenarios:
   - {name: people, label: human, set: held_out, corpus: people.txt, network: residential, headers: browser, signals: browser, expect: counted, target: browser_fp}
-  - {name: bots, label: declared_bot, set: held_out, corpus: bots.txt, network: residential, headers: `+botHeaders+`, signals: none, expect: invalid, target: bot_ua}
+  - {name: bots, label: declared_bot, set: held_out, corpus: bots.txt, network: residential, headers: ` + botHeaders + `, signals: none, expect: invalid, target: bot_ua}
   - {name: robots, label: automation, set: held_out, corpus: people.txt, limit: 1, network: residential, headers: browser, signals: webdriver, expect: invalid, target: automation}
 `,
 		"people.txt": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36\n" +
