@@ -491,8 +491,10 @@ func TestAdaptiveProofOfWork(t *testing.T) {
 	// A native solver answers at once and says so. Puzzles under 10,000
 	// hashes are not judged (a coarse browser clock could not tell), so
 	// take one that needs more.
+	var issued time.Time
 	for n = 0; n < 10000; {
 		body = challenge()
+		issued = time.Now()
 		pow = body["pow"].(map[string]any)
 		plid, _ = hex.DecodeString(pow["plid"].(string))
 		target, _ = hex.DecodeString(pow["target"].(string))
@@ -501,6 +503,13 @@ func TestAdaptiveProofOfWork(t *testing.T) {
 	}
 	batch = fmt.Sprintf(`{"token":%q,"n":%d,"solve_ms":0,"seq":1,"events":[%s]}`, body["token"], n,
 		`{"type":"pageview","url":"https://www.acme.example/bot","referrer":"","title":"x","screen_w":1,"lang":"en","tz":"UTC"}`)
+	// Sooner than a browser's fastest hashing (1M/s) could have found n —
+	// unless this machine (the race detector, a loaded CI) made the test
+	// itself that slow.
+	// The collector's clock started a little before ours and stops a
+	// little after, so only a clear margin decides.
+	elapsed, work := time.Since(issued), time.Duration(n)*time.Microsecond
+	tooSoon, clear := elapsed+2*time.Millisecond < work, elapsed+2*time.Millisecond < work || elapsed > work
 	if status, resp := r.post("/api/event", origin, chromeUA, "text/plain", batch); status != 202 {
 		t.Fatalf("event: %d %v", status, resp)
 	}
@@ -509,8 +518,12 @@ func TestAdaptiveProofOfWork(t *testing.T) {
 	if reasons := r.column(t, "arrayStringConcat(reasons, ',')", "pathname = '/'"); reasons != "issuance_velocity" {
 		t.Fatalf("browser-like page load: reasons %q, want issuance_velocity", reasons)
 	}
-	if reasons := r.column(t, "arrayStringConcat(reasons, ',')", "pathname = '/bot'"); !strings.Contains(reasons, "pow_too_fast") || !strings.Contains(reasons, "events_too_soon") {
-		t.Fatalf("native solver with n = %d: reasons %q, want pow_too_fast and events_too_soon", n, reasons)
+	reasons := r.column(t, "arrayStringConcat(reasons, ',')", "pathname = '/bot'")
+	if !strings.Contains(reasons, "pow_too_fast") || clear && strings.Contains(reasons, "events_too_soon") != tooSoon {
+		t.Fatalf("native solver with n = %d (too soon: %v): reasons %q, want pow_too_fast and events_too_soon exactly when too soon", n, tooSoon, reasons)
+	}
+	if !tooSoon {
+		t.Logf("the test took longer than the work; events_too_soon checked absent")
 	}
 }
 
