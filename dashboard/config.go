@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/mail"
 	"net/url"
+	"slices"
 )
 
 // Config is the dashboard's configuration.
@@ -18,11 +20,16 @@ type Config struct {
 	// X-Forwarded-For is believed (sign-in throttling is per client
 	// network). Default none: the peer address is the client.
 	TrustedProxies []string `yaml:"trusted_proxies"`
+	// Operators are the email addresses of the users who may open the
+	// operator view (/operator): every tenant with its usage, creating
+	// tenants and inviting their first owners. A configured role, never a
+	// tenant one; it shows no tenant's statistics. Default none.
+	Operators []string `yaml:"operators"`
 }
 
 // DefaultConfig returns the documented defaults.
 func DefaultConfig() Config {
-	return Config{Listen: "127.0.0.1:8081", PublicURL: "http://localhost:8081", TrustedProxies: []string{}}
+	return Config{Listen: "127.0.0.1:8081", PublicURL: "http://localhost:8081", TrustedProxies: []string{}, Operators: []string{}}
 }
 
 // Validate reports every problem at once.
@@ -41,5 +48,36 @@ func (c Config) Validate() error {
 			}
 		}
 	}
+	errs = append(errs, validateOperators(c.Operators)...)
 	return errors.Join(errs...)
+}
+
+// validateOperators checks that each operator is one bare email address,
+// listed once (emails compare lower-case).
+func validateOperators(operators []string) []error {
+	var errs []error
+	seen := map[string]bool{}
+	for _, o := range operators {
+		email := normaliseEmail(o)
+		switch {
+		case !validEmail(email):
+			errs = append(errs, fmt.Errorf("dashboard.operators: %q is not an email address (write the bare address, e.g. ops@example.com)", o))
+		case seen[email]:
+			errs = append(errs, fmt.Errorf("dashboard.operators: %q is listed twice", o))
+		}
+		seen[email] = true
+	}
+	return errs
+}
+
+// isOperator reports whether email (as stored: lower-case) is an operator's.
+func (c Config) isOperator(email string) bool {
+	return slices.ContainsFunc(c.Operators, func(o string) bool { return normaliseEmail(o) == email })
+}
+
+// validEmail reports whether s is one bare email address, as people type
+// it into forms (no display name, no angle brackets), of at most 254 bytes.
+func validEmail(s string) bool {
+	addr, err := mail.ParseAddress(s)
+	return err == nil && addr.Address == s && len(s) <= 254
 }

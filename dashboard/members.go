@@ -2,7 +2,6 @@ package dashboard
 
 import (
 	"errors"
-	"net/mail"
 	"strings"
 	"time"
 
@@ -63,9 +62,8 @@ func (h *Handler) invite(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	addr, perr := mail.ParseAddress(email)
 	switch {
-	case perr != nil || addr.Address != email || len(email) > 254:
+	case !validEmail(email):
 		m.Error = "Enter one email address, like name@example.com."
 	case !assignable(roleOf(c), role):
 		m.Error = "Choose a role you may give: admins invite admins and viewers; owners also owners."
@@ -74,11 +72,8 @@ func (h *Handler) invite(c *fiber.Ctx) error {
 		c.Status(fiber.StatusUnprocessableEntity)
 		return render(c, views.MembersPage(m))
 	}
-	token, hash := newSecret("")
-	now := h.now().UTC()
-	inv := storage.Invite{ID: uuid.New(), Hash: hash, TenantID: t.ID, Email: email, Role: role, CreatedBy: principalOf(c).user.ID,
-		CreatedAt: now, ExpiresAt: now.Add(inviteLifetime), State: storage.InvitePending}
-	if err := h.store.PutInvite(c.UserContext(), inv); err != nil {
+	inv, link, err := h.makeInvite(c, t.ID, email, role)
+	if err != nil {
 		return err
 	}
 	if err := h.auditTenant(c, t.ID, "member.invite", inv.ID.String(), email+" as "+string(role)); err != nil {
@@ -87,10 +82,24 @@ func (h *Handler) invite(c *fiber.Ctx) error {
 	if m, err = h.membersModel(c); err != nil {
 		return err
 	}
-	m.InviteLink = strings.TrimRight(h.cfg.PublicURL, "/") + "/invite/" + token
+	m.InviteLink = link
 	m.InviteEmail = email
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	return render(c, views.MembersPage(m))
+}
+
+// makeInvite stores a pending invite of email to tenant with role, made by
+// the signed-in user, and returns it with its link: the token is in the
+// link only (the store keeps its hash), so show it once.
+func (h *Handler) makeInvite(c *fiber.Ctx, tenant uuid.UUID, email string, role storage.Role) (storage.Invite, string, error) {
+	token, hash := newSecret("")
+	now := h.now().UTC()
+	inv := storage.Invite{ID: uuid.New(), Hash: hash, TenantID: tenant, Email: email, Role: role, CreatedBy: principalOf(c).user.ID,
+		CreatedAt: now, ExpiresAt: now.Add(inviteLifetime), State: storage.InvitePending}
+	if err := h.store.PutInvite(c.UserContext(), inv); err != nil {
+		return inv, "", err
+	}
+	return inv, strings.TrimRight(h.cfg.PublicURL, "/") + "/invite/" + token, nil
 }
 
 func (h *Handler) revokeInvite(c *fiber.Ctx) error {

@@ -27,7 +27,8 @@ const (
 
 // routes adds every page. CSRF protection and the session lookup apply to
 // all of them; pages that need a user add requireUser, site pages
-// siteAccess, team pages tenantAccess, and writes requireRole.
+// siteAccess, team pages tenantAccess, writes requireRole, and the
+// operator view requireOperator (see operator.go).
 func (h *Handler) routes(r fiber.Router) {
 	r.Use(dropRateLimitHeaders, limiter.New(limiter.Config{
 		Max:          requestsPerMinute,
@@ -35,6 +36,8 @@ func (h *Handler) routes(r fiber.Router) {
 		KeyGenerator: func(c *fiber.Ctx) string { return networkOf(c.IP()) },
 		LimitReached: func(*fiber.Ctx) error { return fiber.ErrTooManyRequests },
 	}), h.csrfProtection(), h.loadSession)
+	r.Use(h.markOperator)
+	h.operatorRoutes(r)
 
 	r.Get("/", h.home)
 	r.Get("/login", h.loginPage)
@@ -47,8 +50,8 @@ func (h *Handler) routes(r fiber.Router) {
 		h.throttle("code", totpFailuresMax, func(c *fiber.Ctx) string { return c.Locals(localsPending).(storage.Session).UserID.String() }),
 		h.code)
 	r.Post("/logout", h.requireUser, h.logout)
-	r.Get("/invite/:token", h.invitePage)
-	r.Post("/invite/:token", h.throttle("network", networkFailuresMax, func(c *fiber.Ctx) string { return networkOf(c.IP()) }), h.acceptInvite)
+	r.Get("/invite/:token", h.guardOperatorSignup, h.invitePage)
+	r.Post("/invite/:token", h.throttle("network", networkFailuresMax, func(c *fiber.Ctx) string { return networkOf(c.IP()) }), h.guardOperatorSignup, h.acceptInvite)
 
 	r.Get("/account", h.requireUser, h.accountPage)
 	r.Post("/account/password", h.requireUser, h.changePassword)
@@ -185,7 +188,7 @@ func canManage(role storage.Role) bool { return role == storage.RoleOwner || rol
 
 // chromeOf is the page frame's model for this request.
 func chromeOf(c *fiber.Ctx, title string) views.Chrome {
-	ch := views.Chrome{Title: title, CSRF: csrfToken(c)}
+	ch := views.Chrome{Title: title, CSRF: csrfToken(c), Operator: isOperator(c)}
 	if p := principalOf(c); p != nil {
 		ch.User = p.user.Email
 	}

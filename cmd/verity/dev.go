@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -73,6 +74,11 @@ func cmdDev(ctx context.Context, e env, args []string) error {
 	cfg.Collector.PublicURL = "http://localhost:" + strconv.Itoa(*collectorPort)
 	cfg.Dashboard.Listen = "127.0.0.1:" + strconv.Itoa(*dashboardPort)
 	cfg.Dashboard.PublicURL = "http://localhost:" + strconv.Itoa(*dashboardPort)
+	if len(cfg.Dashboard.Operators) == 0 {
+		// The demo login is the local operator too, so that the operator
+		// view has someone to show it to; configured operators replace it.
+		cfg.Dashboard.Operators = []string{demoEmail}
+	}
 	if f := fs.Lookup("log.format"); f.Value.String() == "" && e.getenv("VERITY_LOG_FORMAT") == "" {
 		cfg.Log.Format = "text" // a terminal, unless asked otherwise
 	}
@@ -269,17 +275,22 @@ func printDevBanner(w io.Writer, cfg config.Config, srv *chserver.Server, d demo
 	if pw == "" {
 		pw = "(set before this folder's demo-password file was written; reset it with `verity user create`)"
 	}
+	operator := "operators: " + strings.Join(cfg.Dashboard.Operators, ", ")
+	if slices.Contains(cfg.Dashboard.Operators, d.email) {
+		operator = "the demo login is also an operator"
+	}
 	fmt.Fprintf(w, `
 Verity is running. Press Ctrl-C to stop everything.
 
   Demo page   http://localhost:%d/            (embeds the snippet of the demo site)
   Dashboard   %s/
               login: %s   password: %s
+  Operator    %s/operator   (%s)
   Collector   %s/healthz
   ClickHouse  %s  (native)   query it: clickhouse-client --port %s --database %s
   Admin CLI   VERITY_CONFIG=%s/verity.yaml go run ./cmd/verity site list
 
-`, demoPort, cfg.Dashboard.PublicURL, d.email, pw, cfg.Collector.PublicURL, srv.Addr(), portOf(srv.Addr()), cfg.ClickHouse.Database, dir)
+`, demoPort, cfg.Dashboard.PublicURL, d.email, pw, cfg.Dashboard.PublicURL, operator, cfg.Collector.PublicURL, srv.Addr(), portOf(srv.Addr()), cfg.ClickHouse.Database, dir)
 }
 
 var demoPage = template.Must(template.New("demo").Parse(`<!doctype html>

@@ -137,6 +137,17 @@ func TestDevEndToEnd(t *testing.T) {
 	if resp.StatusCode != 200 || resp.Request.URL.Path != "/sites" || !strings.Contains(string(b), demoDomain) {
 		t.Fatalf("signing in with the banner's login: %d at %s, want the sites page with %s:\n%s", resp.StatusCode, resp.Request.URL, demoDomain, b)
 	}
+	// The demo login is the local operator: the operator view lists the
+	// demo tenant, as the banner says.
+	resp, err = browser.Get(dash + "/operator")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(b), "<strong>"+demoTenant+"</strong>") || !strings.Contains(banner, "localhost:"+strconv.Itoa(ports["dashboard"])+"/operator   (the demo login is also an operator)") {
+		t.Errorf("operator view for the demo login: %d, banner:\n%s", resp.StatusCode, banner)
+	}
 	for _, f := range []string{"secret", "demo-password", "verity.yaml"} {
 		info, err := os.Stat(filepath.Join(dir, f))
 		if err != nil || info.Mode().Perm() != 0o600 {

@@ -1,11 +1,13 @@
 package views
 
 // Chrome is what every page's frame shows: its title, the CSRF token for
-// its forms, and who is signed in ("" when nobody is).
+// its forms, who is signed in ("" when nobody is), and whether they are an
+// operator (the navigation then links the operator view).
 type Chrome struct {
-	Title string
-	CSRF  string
-	User  string
+	Title    string
+	CSRF     string
+	User     string
+	Operator bool
 }
 
 // Login is the sign-in page.
