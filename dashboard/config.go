@@ -18,11 +18,14 @@ type Config struct {
 	// X-Forwarded-For is believed (sign-in throttling is per client
 	// network). Default none: the peer address is the client.
 	TrustedProxies []string `yaml:"trusted_proxies"`
+	// APIRequestsPerMinute caps the Stats API requests of one API token
+	// per minute; more are answered 429 with Retry-After. Default 120.
+	APIRequestsPerMinute int `yaml:"api_requests_per_minute"`
 }
 
 // DefaultConfig returns the documented defaults.
 func DefaultConfig() Config {
-	return Config{Listen: "127.0.0.1:8081", PublicURL: "http://localhost:8081", TrustedProxies: []string{}}
+	return Config{Listen: "127.0.0.1:8081", PublicURL: "http://localhost:8081", TrustedProxies: []string{}, APIRequestsPerMinute: 120}
 }
 
 // Validate reports every problem at once.
@@ -40,6 +43,9 @@ func (c Config) Validate() error {
 				errs = append(errs, fmt.Errorf("dashboard.trusted_proxies: %q is neither an IP nor a CIDR", p))
 			}
 		}
+	}
+	if c.APIRequestsPerMinute < 1 {
+		errs = append(errs, fmt.Errorf("dashboard.api_requests_per_minute %d: want at least 1", c.APIRequestsPerMinute))
 	}
 	return errors.Join(errs...)
 }

@@ -29,6 +29,9 @@ const (
 // all of them; pages that need a user add requireUser, site pages
 // siteAccess, team pages tenantAccess, and writes requireRole.
 func (h *Handler) routes(r fiber.Router) {
+	// The Stats API first: its paths end there, before the pages'
+	// cookies, CSRF tokens and HTML errors (see apiRoutes).
+	h.apiRoutes(r)
 	r.Use(dropRateLimitHeaders, limiter.New(limiter.Config{
 		Max:          requestsPerMinute,
 		Expiration:   time.Minute,
