@@ -69,6 +69,13 @@ func (h *Handler) routes(r fiber.Router) {
 	site.Post("/settings", admin, h.saveSettings)
 	site.Post("/keys/public", admin, h.rotatePublicKey)
 	site.Post("/keys/secret", admin, h.rotateSecretKey)
+	site.Get("/rules", h.protectionPage)
+	site.Post("/rules", admin, h.addRule)
+	site.Post("/rules/:rule/remove", admin, h.removeRule)
+	site.Post("/quarantines", admin, h.addQuarantine)
+	site.Post("/quarantines/:quarantine/revoke", admin, h.revokeQuarantine)
+	site.Get("/export", h.exportPage)
+	site.Get("/export/events", h.exportEvents)
 
 	team := r.Group("/tenants/:tenant", h.requireUser, h.tenantAccess)
 	team.Post("/sites", admin, h.createSite)
