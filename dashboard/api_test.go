@@ -74,7 +74,9 @@ var statsDay = time.Date(2026, 3, 10, 0, 0, 0, 0, time.UTC)
 // suspect pageview; on B's site, traffic that must never show.
 func (f *fixture) statsTraffic() {
 	f.t.Helper()
-	at := func(day, h, m int) time.Time { return statsDay.AddDate(0, 0, day).Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute) }
+	at := func(day, h, m int) time.Time {
+		return statsDay.AddDate(0, 0, day).Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute)
+	}
 	engagement := pageview(f.siteA, at(0, 10, 6), 1, 1, "/pricing", "Google", "ok")
 	engagement.Type, engagement.EngagementMS, engagement.Seq = "engagement", 30000, 2
 	events := []storage.Event{

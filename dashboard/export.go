@@ -122,7 +122,9 @@ var exportFormats = map[string]exportFormat{
 // exportFormatOrder is the order the page offers them, the default first.
 var exportFormatOrder = []string{"csv", "parquet"}
 
-type parquetRows struct{ w *parquet.GenericWriter[exportRow] }
+type parquetRows struct {
+	w *parquet.GenericWriter[exportRow]
+}
 
 func (p parquetRows) Write(r *exportRow) error {
 	_, err := p.w.Write([]exportRow{*r})
