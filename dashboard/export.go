@@ -104,6 +104,10 @@ type rowWriter interface {
 	Close() error
 }
 
+// exportSlots bounds the exports running at once in this process: each
+// keeps a ClickHouse query and a core busy for seconds.
+var exportSlots = make(chan struct{}, 2)
+
 // exportFormat is a file format the export offers.
 type exportFormat struct {
 	label, ext, contentType string
@@ -284,9 +288,18 @@ func (h *Handler) exportEvents(c *fiber.Ctx) error {
 		return &pageError{status: fiber.StatusUnprocessableEntity, title: "Too many events",
 			message: "The period has " + formatCount(n) + " events; one file holds at most " + formatCount(storage.MaxRawEvents) + ". Choose a shorter period."}
 	}
+	select {
+	case exportSlots <- struct{}{}:
+	default:
+		c.Set(fiber.HeaderRetryAfter, "30")
+		return &pageError{status: fiber.StatusTooManyRequests, title: "Exports are busy",
+			message: "Other exports are running right now. Try again in a minute."}
+	}
+	release := func() { <-exportSlots }
 	last := q.To.AddDate(0, 0, -1)
 	detail := "site " + s.ID.String() + ": " + name + " " + q.From.Format(time.DateOnly) + " to " + last.Format(time.DateOnly) + ", view " + string(q.View) + ", " + strconv.FormatUint(n, 10) + " events"
 	if err := h.auditTenant(c, s.TenantID, "export.events", s.ID.String(), detail); err != nil {
+		release()
 		return err
 	}
 	// The domain passed storage.ValidDomain: safe in a quoted file name.
@@ -313,6 +326,8 @@ func (h *Handler) exportEvents(c *fiber.Ctx) error {
 		if err != nil && !errors.Is(err, io.ErrClosedPipe) {
 			log.Error("export failed", "site", s.ID.String(), "err", err)
 		}
+		// The slot is free before the client sees the end of the file.
+		release()
 		pw.CloseWithError(err)
 	}()
 	return c.SendStream(pr)

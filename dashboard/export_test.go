@@ -135,6 +135,20 @@ func TestExportCSV(t *testing.T) {
 			t.Errorf("%s: %d, want 400", bad, r.status)
 		}
 	}
+	// While as many exports run as there are slots, another waits.
+	for range cap(exportSlots) {
+		exportSlots <- struct{}{}
+	}
+	busy := c.get(base)
+	for range cap(exportSlots) {
+		<-exportSlots
+	}
+	if busy.status != http.StatusTooManyRequests || busy.header.Get("Retry-After") != "30" || !strings.Contains(busy.body, "Exports are busy") {
+		t.Errorf("export while the slots are taken: %d %q", busy.status, busy.header.Get("Retry-After"))
+	}
+	if r := c.get(base); r.status != http.StatusOK {
+		t.Errorf("export after the slots were freed: %d", r.status)
+	}
 	audit := auditWith(t, f, f.tenantA.ID, "export.", actor(f.viewerA))
 	if len(audit) == 0 || audit[0] != "export.events site "+f.siteA.ID.String()+": csv 2025-01-01 to 2025-01-01, view human, 0 events" {
 		t.Errorf("audit = %q", audit)
