@@ -381,3 +381,20 @@ func TestStatsAPIThrottlesFailedAuthentication(t *testing.T) {
 		t.Errorf("failure %d: %d, want 429", apiAuthFailuresMax+1, s)
 	}
 }
+
+func TestAPIRateConfig(t *testing.T) {
+	if got := DefaultConfig().APIRequestsPerMinute; got != 120 {
+		t.Errorf("default api_requests_per_minute = %d, want the documented 120", got)
+	}
+	cfg := DefaultConfig()
+	for _, n := range []int{0, -5} {
+		cfg.APIRequestsPerMinute = n
+		if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "dashboard.api_requests_per_minute") {
+			t.Errorf("%d: %v, want an error naming the option", n, err)
+		}
+	}
+	cfg.APIRequestsPerMinute = 1
+	if err := cfg.Validate(); err != nil {
+		t.Errorf("1: %v", err)
+	}
+}
