@@ -4,6 +4,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -30,7 +31,7 @@ const apiAuthFailuresMax = 60
 
 // apiTokenLen is the length of a token made by newSecret(apiTokenPrefix):
 // the prefix and 32 bytes in unpadded base64url.
-var apiTokenLen = len(apiTokenPrefix) + 43
+const apiTokenLen = len(apiTokenPrefix) + 43
 
 const localsAPIToken = "verity.api_token"
 
@@ -125,9 +126,10 @@ func (h *Handler) apiThrottle() fiber.Handler {
 // by their SHA-256, so the lookup's timing says nothing about the token; the
 // stored hash is compared again in constant time all the same.
 func (h *Handler) apiAuth(c *fiber.Ctx) error {
-	token, ok := strings.CutPrefix(c.Get(fiber.HeaderAuthorization), "Bearer ")
+	// The scheme's name is case-insensitive (RFC 9110 §11.1).
+	scheme, token, _ := strings.Cut(c.Get(fiber.HeaderAuthorization), " ")
 	token = strings.TrimSpace(token)
-	if !ok || len(token) != apiTokenLen || !strings.HasPrefix(token, apiTokenPrefix) {
+	if !strings.EqualFold(scheme, "Bearer") || len(token) != apiTokenLen || !strings.HasPrefix(token, apiTokenPrefix) {
 		return unauthorized(c)
 	}
 	hash := hashSecret(token)
@@ -180,20 +182,11 @@ func (h *Handler) apiQuery(c *fiber.Ctx, extra ...string) (storage.Query, url.Va
 	} else if err != nil {
 		return storage.Query{}, nil, err
 	}
-	if site.TenantID != tok.TenantID || !containsID(tok.SiteIDs, site.ID) {
+	if site.TenantID != tok.TenantID || !slices.Contains(tok.SiteIDs, site.ID) {
 		return storage.Query{}, nil, errAPINotFound
 	}
 	q.SiteID = site.ID
 	return q, v, nil
-}
-
-func containsID(ids []uuid.UUID, id uuid.UUID) bool {
-	for _, x := range ids {
-		if x == id {
-			return true
-		}
-	}
-	return false
 }
 
 // apiQueryJSON echoes what a response is about.
@@ -274,6 +267,8 @@ func (h *Handler) apiTimeseries(c *fiber.Ctx) error {
 	if interval == storage.IntervalHour {
 		step = time.Hour
 	}
+	// Timeseries refuses this too, as an internal error; here it is the
+	// caller's parameter.
 	if n := q.To.Sub(q.From) / step; n > storage.MaxBuckets {
 		return badParam("interval", strconv.Itoa(int(n))+" "+string(interval)+" buckets; at most "+strconv.Itoa(storage.MaxBuckets)+": choose day or a shorter period")
 	}

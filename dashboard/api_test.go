@@ -214,6 +214,7 @@ func TestStatsAPIAccess(t *testing.T) {
 		code             string
 	}{
 		{"own site", "Bearer " + tokenA, path(f.siteA), 200, ""},
+		{"scheme in lower case", "bearer " + tokenA, path(f.siteA), 200, ""},
 		{"B's token on B's site", "Bearer " + tokenB, path(f.siteB), 200, ""},
 		{"A's token on B's site", "Bearer " + tokenA, path(f.siteB), 404, "not_found"},
 		{"B's token on A's site", "Bearer " + tokenB, path(f.siteA), 404, "not_found"},

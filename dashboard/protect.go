@@ -87,7 +87,7 @@ func (h *Handler) addRule(c *fiber.Ctx) error {
 	form := views.RuleForm{Action: c.FormValue("action"), Kind: c.FormValue("kind"), Value: c.FormValue("value"), Note: c.FormValue("note")}
 	_, err := abuse.ParseRule(form.Action, form.Kind, form.Value)
 	if err == nil && len(strings.TrimSpace(form.Note)) > 500 {
-		err = errors.New("the note is longer than 500 characters")
+		err = errors.New("the note is longer than 500 bytes")
 	}
 	if err != nil {
 		m, merr := h.protectionModel(c)
@@ -147,7 +147,7 @@ func (h *Handler) addQuarantine(c *fiber.Ctx) error {
 		errs = append(errs, err.Error())
 	}
 	if len(strings.TrimSpace(form.Note)) > 500 {
-		errs = append(errs, "the note is longer than 500 characters")
+		errs = append(errs, "the note is longer than 500 bytes")
 	}
 	if len(errs) > 0 {
 		m, err := h.protectionModel(c)
