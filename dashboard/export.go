@@ -288,6 +288,20 @@ func (h *Handler) exportEvents(c *fiber.Ctx) error {
 		return &pageError{status: fiber.StatusUnprocessableEntity, title: "Too many events",
 			message: "The period has " + formatCount(n) + " events; one file holds at most " + formatCount(storage.MaxRawEvents) + ". Choose a shorter period."}
 	}
+	last := q.To.AddDate(0, 0, -1)
+	// The domain passed storage.ValidDomain: safe in a quoted file name.
+	file := "verity-" + s.Domain + "-" + q.From.Format(time.DateOnly) + "-" + last.Format(time.DateOnly) + "." + format.ext
+	// Set only once nothing can fail: an error page must not be saved
+	// as the file.
+	fileHeaders := func() {
+		c.Set(fiber.HeaderContentType, format.contentType)
+		c.Set(fiber.HeaderContentDisposition, `attachment; filename="`+file+`"`)
+		c.Set(fiber.HeaderCacheControl, "no-store")
+	}
+	if c.Method() == fiber.MethodHead {
+		fileHeaders()
+		return nil // the headers only: no file is made, nothing to audit
+	}
 	select {
 	case exportSlots <- struct{}{}:
 	default:
@@ -296,17 +310,12 @@ func (h *Handler) exportEvents(c *fiber.Ctx) error {
 			message: "Other exports are running right now. Try again in a minute."}
 	}
 	release := func() { <-exportSlots }
-	last := q.To.AddDate(0, 0, -1)
 	detail := "site " + s.ID.String() + ": " + name + " " + q.From.Format(time.DateOnly) + " to " + last.Format(time.DateOnly) + ", view " + string(q.View) + ", " + strconv.FormatUint(n, 10) + " events"
 	if err := h.auditTenant(c, s.TenantID, "export.events", s.ID.String(), detail); err != nil {
 		release()
 		return err
 	}
-	// The domain passed storage.ValidDomain: safe in a quoted file name.
-	file := "verity-" + s.Domain + "-" + q.From.Format(time.DateOnly) + "-" + last.Format(time.DateOnly) + "." + format.ext
-	c.Set(fiber.HeaderContentType, format.contentType)
-	c.Set(fiber.HeaderContentDisposition, `attachment; filename="`+file+`"`)
-	c.Set(fiber.HeaderCacheControl, "no-store")
+	fileHeaders()
 	pr, pw := io.Pipe()
 	log := h.log
 	go func() {

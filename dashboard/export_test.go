@@ -143,14 +143,20 @@ func TestExportCSV(t *testing.T) {
 	for range cap(exportSlots) {
 		<-exportSlots
 	}
-	if busy.status != http.StatusTooManyRequests || busy.header.Get("Retry-After") != "30" || !strings.Contains(busy.body, "Exports are busy") {
+	if busy.status != http.StatusTooManyRequests || busy.header.Get("Retry-After") != "30" || !strings.Contains(busy.body, "Exports are busy") ||
+		busy.header.Get("Content-Disposition") != "" || !strings.HasPrefix(busy.header.Get("Content-Type"), "text/html") {
 		t.Errorf("export while the slots are taken: %d %q", busy.status, busy.header.Get("Retry-After"))
 	}
 	if r := c.get(base); r.status != http.StatusOK {
 		t.Errorf("export after the slots were freed: %d", r.status)
 	}
+	// HEAD answers the file's headers without making it. Eight downloads
+	// were made (not the refused one, not HEAD): eight audit entries.
+	if r := c.do(http.MethodHead, base, nil); r.status != http.StatusOK || r.body != "" || !strings.HasSuffix(r.header.Get("Content-Disposition"), `.csv"`) {
+		t.Errorf("HEAD: %d %q %q", r.status, r.header.Get("Content-Disposition"), r.body)
+	}
 	audit := auditWith(t, f, f.tenantA.ID, "export.", actor(f.viewerA))
-	if len(audit) == 0 || audit[0] != "export.events site "+f.siteA.ID.String()+": csv 2025-01-01 to 2025-01-01, view human, 0 events" {
+	if len(audit) != 8 || audit[0] != "export.events site "+f.siteA.ID.String()+": csv 2025-01-01 to 2025-01-01, view human, 0 events" {
 		t.Errorf("audit = %q", audit)
 	}
 }
