@@ -25,11 +25,14 @@ type Config struct {
 	// tenants and inviting their first owners. A configured role, never a
 	// tenant one; it shows no tenant's statistics. Default none.
 	Operators []string `yaml:"operators"`
+	// APIRequestsPerMinute caps the Stats API requests of one API token
+	// per minute; more are answered 429 with Retry-After. Default 120.
+	APIRequestsPerMinute int `yaml:"api_requests_per_minute"`
 }
 
 // DefaultConfig returns the documented defaults.
 func DefaultConfig() Config {
-	return Config{Listen: "127.0.0.1:8081", PublicURL: "http://localhost:8081", TrustedProxies: []string{}, Operators: []string{}}
+	return Config{Listen: "127.0.0.1:8081", PublicURL: "http://localhost:8081", TrustedProxies: []string{}, Operators: []string{}, APIRequestsPerMinute: 120}
 }
 
 // Validate reports every problem at once.
@@ -49,6 +52,9 @@ func (c Config) Validate() error {
 		}
 	}
 	errs = append(errs, validateOperators(c.Operators)...)
+	if c.APIRequestsPerMinute < 1 {
+		errs = append(errs, fmt.Errorf("dashboard.api_requests_per_minute %d: want at least 1", c.APIRequestsPerMinute))
+	}
 	return errors.Join(errs...)
 }
 

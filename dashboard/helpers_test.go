@@ -40,7 +40,7 @@ var hashOnce = sync.OnceValue(func() string {
 // fixture is two tenants on one ClickHouse database: A with an owner, an
 // admin and a viewer and one site, B with an owner and one site.
 type fixture struct {
-	t        *testing.T
+	t        testing.TB
 	st       *storage.Store
 	app      *fiber.App
 	h        *Handler
@@ -59,7 +59,7 @@ type fixture struct {
 	eventSeq uint64
 }
 
-func newFixture(t *testing.T, cfg Config) *fixture {
+func newFixture(t testing.TB, cfg Config) *fixture {
 	t.Helper()
 	st := chtest.Store(t)
 	master, err := abuse.GenerateMaster()

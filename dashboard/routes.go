@@ -30,6 +30,9 @@ const (
 // siteAccess, team pages tenantAccess, writes requireRole, and the
 // operator view requireOperator (see operator.go).
 func (h *Handler) routes(r fiber.Router) {
+	// The Stats API first: its paths end there, before the pages'
+	// cookies, CSRF tokens and HTML errors (see apiRoutes).
+	h.apiRoutes(r)
 	r.Use(dropRateLimitHeaders, limiter.New(limiter.Config{
 		Max:          requestsPerMinute,
 		Expiration:   time.Minute,
@@ -69,6 +72,13 @@ func (h *Handler) routes(r fiber.Router) {
 	site.Post("/settings", admin, h.saveSettings)
 	site.Post("/keys/public", admin, h.rotatePublicKey)
 	site.Post("/keys/secret", admin, h.rotateSecretKey)
+	site.Get("/rules", h.protectionPage)
+	site.Post("/rules", admin, h.addRule)
+	site.Post("/rules/:rule/remove", admin, h.removeRule)
+	site.Post("/quarantines", admin, h.addQuarantine)
+	site.Post("/quarantines/:quarantine/revoke", admin, h.revokeQuarantine)
+	site.Get("/export", h.exportPage)
+	site.Get("/export/events", h.exportEvents)
 
 	team := r.Group("/tenants/:tenant", h.requireUser, h.tenantAccess)
 	team.Post("/sites", admin, h.createSite)
