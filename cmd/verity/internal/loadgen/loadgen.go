@@ -190,6 +190,7 @@ type pageLoad struct {
 	n       uint32
 	solveMS int
 	bodies  [][]byte // event batches still to send, in order
+	expect  []string // the rejection each body should meet ("" for none)
 	started bool
 	done    bool
 }
@@ -221,8 +222,8 @@ func collectorStep(_ context.Context, w *worker, due time.Time) {
 		w.challenge(pl, due)
 		return
 	}
-	body := pl.bodies[0]
-	pl.bodies = pl.bodies[1:]
+	body, expect := pl.bodies[0], pl.expect[0]
+	pl.bodies, pl.expect = pl.bodies[1:], pl.expect[1:]
 	pl.done = len(pl.bodies) == 0
 	status, answer, err := w.post("/api/event", pl.hdr, body)
 	if err != nil {
@@ -230,6 +231,9 @@ func collectorStep(_ context.Context, w *worker, due time.Time) {
 		return
 	}
 	latency := time.Since(due)
+	if expect != "" {
+		w.g.rec.expect(expect)
+	}
 	if status != fasthttp.StatusAccepted {
 		pl.done = true
 		w.g.rec.observe("event", latency, 0, pageload.ErrorCode(status, answer))
@@ -286,13 +290,22 @@ func (w *worker) challenge(pl *pageLoad, due time.Time) {
 		raw, _ := json.Marshal(b)
 		pl.bodies = append(pl.bodies, raw)
 	}
+	pl.expect = make([]string, len(pl.bodies))
 	switch pl.kind {
 	case kindReplay: // the first batch again, after it was accepted
 		pl.bodies = [][]byte{pl.bodies[0], pl.bodies[0], pl.bodies[1]}
+		pl.expect = []string{"", ReasonReplay, ""}
 	case kindForge: // refused at once
-		pl.bodies = pl.bodies[:1]
+		pl.bodies, pl.expect = pl.bodies[:1], []string{ReasonForged}
 	}
 }
+
+// The collector's rejection codes for what the mix sends on purpose
+// (docs/protocol.md).
+const (
+	ReasonReplay = "replay"
+	ReasonForged = "token_bad_mac"
+)
 
 // forge flips one character of the token's signature (its tail), as a
 // client that mints or edits tokens would produce.

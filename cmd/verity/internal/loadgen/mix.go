@@ -30,7 +30,7 @@ func ParseMix(s string) (Mix, error) {
 		if err != nil {
 			return m, fmt.Errorf("--mix %s: %w", name, err)
 		}
-		switch name {
+		switch strings.TrimSpace(name) {
 		case "bot":
 			m.Bot = share
 		case "replay":

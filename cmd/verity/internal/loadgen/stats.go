@@ -31,12 +31,21 @@ type recorder struct {
 	rejected atomic.Int64
 
 	mu      sync.Mutex
-	latency map[string]*hdrhistogram.Histogram // by endpoint, and "all"
-	reasons map[string]int64
+	latency  map[string]*hdrhistogram.Histogram // by endpoint, and "all"
+	reasons  map[string]int64
+	expected map[string]int64
 }
 
 func newRecorder() *recorder {
-	return &recorder{latency: map[string]*hdrhistogram.Histogram{}, reasons: map[string]int64{}}
+	return &recorder{latency: map[string]*hdrhistogram.Histogram{}, reasons: map[string]int64{}, expected: map[string]int64{}}
+}
+
+// expect notes that an answered request was sent to be refused for reason
+// (a replay, a forgery).
+func (r *recorder) expect(reason string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.expected[reason]++
 }
 
 // observe records one answered request: its endpoint, its latency, the
@@ -81,6 +90,7 @@ type Phase struct {
 	Events      int64              `json:"events_accepted,omitempty"`
 	EventsPS    float64            `json:"events_per_s,omitempty"`
 	Rejected    map[string]int64   `json:"rejected,omitempty"`
+	Expected    map[string]int64   `json:"rejections_expected,omitempty"` // those the mix asked for
 	Latency     map[string]Latency `json:"latency_ms"`
 	PageLoads   map[string]int64   `json:"page_loads,omitempty"` // started, by kind
 	Errors      int64              `json:"errors,omitempty"`     // transport errors (no answer)
@@ -97,6 +107,9 @@ func (r *recorder) phase(target string, elapsed time.Duration, rate float64) Pha
 	}
 	if len(r.reasons) > 0 {
 		p.Rejected = maps.Clone(r.reasons)
+	}
+	if len(r.expected) > 0 {
+		p.Expected = maps.Clone(r.expected)
 	}
 	ms := func(us int64) float64 { return float64(us) / 1000 }
 	for name, h := range r.latency {
@@ -126,6 +139,9 @@ func (p Phase) write(w io.Writer) {
 	if len(p.Rejected) > 0 {
 		fmt.Fprintf(w, "  rejected: %s\n", joinCounts(p.Rejected))
 	}
+	if u := p.Unexpected(); len(u) > 0 {
+		fmt.Fprintf(w, "  UNEXPECTED rejections (beyond the mix's replays and forgeries): %s\n", joinCounts(u))
+	}
 	if p.Errors > 0 {
 		fmt.Fprintf(w, "  transport errors: %d (first: %s)\n", p.Errors, strings.Join(p.FirstErrors, "; "))
 	}
@@ -141,4 +157,21 @@ func joinCounts(m map[string]int64) string {
 		parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
 	}
 	return strings.Join(parts, ", ")
+}
+
+// Unexpected is, per reason, how many more requests were refused than the
+// mix sent to be refused (negative: a replay or forgery got through).
+func (p Phase) Unexpected() map[string]int64 {
+	out := map[string]int64{}
+	for k, n := range p.Rejected {
+		if d := n - p.Expected[k]; d != 0 {
+			out[k] = d
+		}
+	}
+	for k, n := range p.Expected {
+		if _, ok := p.Rejected[k]; !ok {
+			out[k] = -n
+		}
+	}
+	return out
 }
