@@ -30,7 +30,7 @@ type recorder struct {
 	events   atomic.Int64 // events accepted (the collector's "accepted" counts)
 	rejected atomic.Int64
 
-	mu      sync.Mutex
+	mu       sync.Mutex
 	latency  map[string]*hdrhistogram.Histogram // by endpoint, and "all"
 	reasons  map[string]int64
 	expected map[string]int64
