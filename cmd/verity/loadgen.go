@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -45,6 +46,7 @@ func cmdLoadgen(ctx context.Context, e env, args []string) error {
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 	flushWait := fs.Duration("flush-wait", 30*time.Second, "how long to wait for the accepted events to be stored")
 	seed := fs.Uint64("seed", 1, "seed of the random choices (visitors, pages, mix)")
+	cpuProfile := fs.String("cpuprofile", "", "write loadgen's own CPU profile to this file (what the load costs the client)")
 	config.Flags(fs)
 	if err := parse(fs, args); err != nil || helpAsked(args) {
 		return err
@@ -92,6 +94,17 @@ func cmdLoadgen(ctx context.Context, e env, args []string) error {
 		Concurrency: *concurrency, Mix: m, ForwardedFor: *xff, Seed: *seed}
 	opt := loadgen.Options{Baseline: *baseline, RateShare: share, Counter: st, SiteID: site.ID, FlushWait: *flushWait,
 		Progress: progressPrinter(e.stderr)}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	res, err := loadgen.Run(ctx, lc, opt)
 	if res.Collector.Target != "" || res.Baseline != nil {
 		fmt.Fprintln(e.stderr)
