@@ -47,6 +47,10 @@ type Config struct {
 	// that. Over the cap: 429 with Retry-After. 0 turns the limit off.
 	// Default 120.
 	ChallengeRate int `yaml:"challenge_rate"`
+	// PprofListen serves Go's profiler (/debug/pprof/) on this loopback
+	// address, for `go tool pprof` during a load test; never on the public
+	// listener. Default empty: off.
+	PprofListen string `yaml:"pprof_listen"`
 	// SiteRefresh is how often sites (keys, allowed origins) are reloaded
 	// from ClickHouse; a change takes effect within it. Default 5s.
 	SiteRefresh time.Duration `yaml:"site_refresh"`
@@ -86,8 +90,25 @@ func (c Config) Validate() error {
 	if c.ChallengeRate < 0 {
 		errs = append(errs, errors.New("collector.challenge_rate: must be 0 (off) or positive"))
 	}
+	if c.PprofListen != "" && !loopback(c.PprofListen) {
+		errs = append(errs, fmt.Errorf("collector.pprof_listen %q: want a loopback host:port (127.0.0.1:6060, [::1]:6060, localhost:6060)", c.PprofListen))
+	}
 	if c.SiteRefresh < time.Second {
 		errs = append(errs, errors.New("collector.site_refresh: must be at least 1s"))
 	}
 	return errors.Join(errs...)
+}
+
+// loopback reports whether hostport names a loopback address: the profiler
+// shows memory contents and must not be reachable from outside.
+func loopback(hostport string) bool {
+	host, _, err := net.SplitHostPort(hostport)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

@@ -120,7 +120,7 @@ func (h *Handler) serverEvents(c *fiber.Ctx) error {
 	events := make([]storage.Event, 0, len(req.Events))
 	for i, se := range req.Events {
 		we := wireEvent{Type: "custom", URL: se.URL, Name: se.Name, Props: se.Props, Value: se.Value}
-		if err := we.validate(fmt.Sprintf("events[%d]", i)); err != nil {
+		if err := we.validate(eventField(i)); err != nil {
 			return h.reject(site.ID, reasonMalformed, err)
 		}
 		e := storage.Event{SiteID: site.ID, TS: time.Unix(sec, 0).UTC(), PageLoadID: uuid.UUID(plid[:16]), Type: "custom", Name: se.Name,

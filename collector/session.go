@@ -1,9 +1,11 @@
 package collector
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/binary"
+	"hash"
 	"net/netip"
 	"sync"
 	"time"
@@ -19,12 +21,42 @@ const sessionTimeout = 30 * time.Minute
 // day and is never stored, so ids cannot be linked across days, and the IP
 // is not recoverable from the id.
 func visitorID(salt []byte, site uuid.UUID, ip netip.Addr, ua string) uint64 {
-	m := hmac.New(sha256.New, salt)
-	m.Write(site[:])
+	m := visitorMACs.get(salt)
+	defer visitorMACs.Put(m)
+	// One Write from the MAC's own buffer: slices passed through the
+	// hash.Hash interface escape, and would be allocated per call.
 	b := ip.As16()
-	m.Write(b[:])
-	m.Write([]byte(ua))
-	return binary.LittleEndian.Uint64(m.Sum(nil))
+	m.buf = append(append(append(m.buf[:0], site[:]...), b[:]...), ua...)
+	m.mac.Write(m.buf)
+	m.sum = m.mac.Sum(m.sum[:0])
+	return binary.LittleEndian.Uint64(m.sum)
+}
+
+// visitorMAC is a reusable HMAC under one salt: hmac.New costs two
+// SHA-256 states and the padded key (9 allocations, ~60 % of the hash's
+// time in BenchmarkVisitorID); a pooled one is only Reset.
+type visitorMAC struct {
+	salt []byte
+	mac  hash.Hash
+	sum  []byte
+	buf  []byte
+}
+
+type macPool struct{ sync.Pool }
+
+// visitorMACs is package state, unlike the rest of the collector, because
+// sync.Pool is: it holds no data between calls (every MAC is Reset, and
+// one under another salt is replaced), only allocations.
+var visitorMACs macPool
+
+// get returns a MAC keyed with salt, reset.
+func (p *macPool) get(salt []byte) *visitorMAC {
+	m, _ := p.Get().(*visitorMAC)
+	if m == nil || !bytes.Equal(m.salt, salt) {
+		return &visitorMAC{salt: bytes.Clone(salt), mac: hmac.New(sha256.New, salt), sum: make([]byte, 0, sha256.Size)}
+	}
+	m.mac.Reset()
+	return m
 }
 
 // sessions assigns session ids: a visitor's events belong to one session

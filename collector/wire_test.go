@@ -21,12 +21,24 @@ func TestDecodeEventRequestErrorsNameTheField(t *testing.T) {
 		{`{"token":"t","n":1,"seq":1,"events":[{"type":"pageview","url":"https://a.example/"}]} {}`, "malformed_json", "trailing data after the JSON value"},
 		{`{"token":"t","n":1,"seq":1,"events":[{"type":"pageview","url":"https://a.example/","x":1}]}`, "malformed_json", `json: unknown field "x"`},
 		{`{"token":"t","n":1,"seq":1,"events":[{"type":"pageview","url":"https://a.example/"}],"signals":{"perm":"` + strings.Repeat("p", 65) + `"}}`, "invalid_field", "signals.perm: longer than 64 characters"},
+		{`{"token":"t","n":1,"seq":1,"events":[{"type":"engagement","url":"https://a.example/","scroll":"all"}]}`, "invalid_field", "events[0].scroll: wrong type, want int"},
+		{`{"token":"t","n":1,"seq":1,"events":[{"type":"pageview","url":"https://a.example/"}]}` + "\n\t ", "", ""},
+		{`{"token":"t","n":1,"n":2,"seq":1,"events":[{"type":"pageview","url":"https://a.example/"}]}`, "malformed_json", "malformed JSON at byte 19"},
+		{"{\"token\":\"t\xff\",\"n\":1,\"seq\":1,\"events\":[{\"type\":\"pageview\",\"url\":\"https://a.example/\"}]}", "malformed_json", "malformed JSON at byte 11"},
+		{`{"token":"t","n":1,"seq":1,"events":[{"type":"pageview","url":"https://a.example/"}]`, "malformed_json", "malformed JSON at byte 84"},
+		{`{"TOKEN":"t","N":1,"Seq":1,"events":[{"type":"pageview","url":"https://a.example/"}]}`, "", ""},
 	}
 	for _, c := range cases {
 		var req eventRequest
 		err := decodeStrict([]byte(c.body), &req)
 		if err == nil {
 			err = req.validate()
+		}
+		if c.code == "" {
+			if err != nil {
+				t.Errorf("%s\n  err = %v, want none", c.body, err)
+			}
+			continue
 		}
 		var apiErr *Error
 		if !errors.As(err, &apiErr) || apiErr.Status != 400 || apiErr.Code != c.code || apiErr.Message != c.msg {

@@ -49,6 +49,7 @@ var commands = []command{
 	{"quarantine list", "list a site's quarantines", cmdQuarantineList},
 	{"quarantine revoke", "revoke a quarantine: its events count again", cmdQuarantineRevoke},
 	{"abuse eval", "replay labelled traffic through the scorer; precision, recall, targets", cmdAbuseEval},
+	{"loadgen", "drive a running collector with realistic traffic; throughput, latency, persisted == accepted", cmdLoadgen},
 	{"snippet export", "write the snippet files and their SRI hashes for a CDN", cmdSnippetExport},
 	{"fixture", "write generated demo events (--events N --sites S) for benchmarks and demos", cmdFixture},
 	{"dev", "local demo: ClickHouse, schema, demo tenant and site, all servers", cmdDev},

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -128,6 +129,16 @@ func serve(ctx context.Context, cfg config.Config, role string, log *slog.Logger
 			}
 		}()
 	}
+	if cfg.Collector.PprofListen != "" && ingest != nil {
+		stopPprof, err := servePprof(cfg.Collector.PprofListen, log)
+		if err != nil {
+			closeAll()
+			_ = writer.Close(context.Background())
+			return err
+		}
+		defer stopPprof()
+		addrs["pprof"] = cfg.Collector.PprofListen
+	}
 	if ready != nil {
 		ready(addrs)
 	}
@@ -164,4 +175,20 @@ func serve(ctx context.Context, cfg config.Config, role string, log *slog.Logger
 		log.Info("writer drained", "inserted", after.Inserted, "spooled", after.Spooled, "queued_at_shutdown", s.Queued)
 	}
 	return runErr
+}
+
+// servePprof runs the profiler on its own loopback listener (validated by
+// collector.Config), apart from the public collector.
+func servePprof(addr string, log *slog.Logger) (stop func(), err error) {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("pprof: listen on %s: %w", addr, err)
+	}
+	srv := &http.Server{Handler: collector.PprofHandler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Warn("pprof server stopped", "err", err)
+		}
+	}()
+	return func() { _ = srv.Close() }, nil
 }

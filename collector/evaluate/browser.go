@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/verityhq/verity/collector/pageload"
 )
 
 // What a browser sends: the headers of the snippet's cross-site fetch and
@@ -204,14 +206,7 @@ func acceptLanguage(lang string, firefox bool) string {
 }
 
 // Signals is the snippet's automation-signal blob (docs/protocol.md).
-type Signals struct {
-	Webdriver bool     `json:"webdriver"`
-	Globals   []string `json:"globals"`
-	Langs     int      `json:"langs"`
-	SoftGL    bool     `json:"sw_gl"`
-	Win       []int    `json:"win"`
-	Perm      string   `json:"perm,omitempty"`
-}
+type Signals = pageload.Signals
 
 // Signal kinds a scenario can send.
 var signalKinds = []string{
@@ -294,4 +289,19 @@ func ifMobile(mobile bool, yes, no int) int {
 		return yes
 	}
 	return no
+}
+
+// BrowserRequest is what one visitor sends from pageOrigin: the headers of
+// the snippet's fetch (headerKind, one of headerKinds) and its signal blob
+// (signalKind, one of signalKinds; nil for "none"); i varies the visitor's
+// settings. The load generator models its traffic with it.
+func BrowserRequest(headerKind, signalKind string, p Profile, pageOrigin string, i int) (http.Header, *Signals) {
+	h := headers(headerKind, p)
+	if h.Get("Origin") != "" {
+		h.Set("Origin", pageOrigin)
+	}
+	if h.Get("Referer") != "" {
+		h.Set("Referer", pageOrigin+"/")
+	}
+	return h, signals(signalKind, p, i)
 }

@@ -3,9 +3,7 @@ package evaluate
 import (
 	"bytes"
 	"context"
-	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -13,7 +11,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/verityhq/verity/abuse"
+	"github.com/verityhq/verity/collector/pageload"
 )
 
 // Outcome is what became of one replayed page load.
@@ -121,34 +119,6 @@ feed:
 	return out, nil
 }
 
-type challengeAnswer struct {
-	Token string `json:"token"`
-	PoW   struct {
-		Max    uint32 `json:"max"`
-		Target string `json:"target"`
-		PLID   string `json:"plid"`
-	} `json:"pow"`
-}
-
-type eventBatch struct {
-	Token   string      `json:"token"`
-	N       uint32      `json:"n"`
-	SolveMS int         `json:"solve_ms"`
-	Seq     int         `json:"seq"`
-	Events  []wireEvent `json:"events"`
-	Signals *Signals    `json:"signals,omitempty"`
-}
-
-type wireEvent struct {
-	Type     string `json:"type"`
-	URL      string `json:"url"`
-	Referrer string `json:"referrer,omitempty"`
-	Title    string `json:"title"`
-	ScreenW  int    `json:"screen_w"`
-	Lang     string `json:"lang,omitempty"`
-	TZ       string `json:"tz"`
-}
-
 // pageLoad does what the snippet does for one sample: get a challenge,
 // solve its proof of work natively, and send the first batch (a pageview
 // and the signal blob) from the sample's address with its headers.
@@ -158,29 +128,24 @@ func pageLoad(ctx context.Context, client *http.Client, c *Collector, clock *Clo
 	hdr := headers(s.Headers, p)
 	hdr.Set("X-Forwarded-For", j.ip.String())
 	page := fmt.Sprintf("%s/p/%d?src=eval", origin, j.index)
-	var ch challengeAnswer
-	status, code, err := post(ctx, client, c.URL+"/api/challenge", hdr, map[string]string{"site": c.Site.PublicKey, "url": page}, &ch)
+	var ch pageload.Challenge
+	status, code, err := post(ctx, client, c.URL+"/api/challenge", hdr, pageload.ChallengeRequest{Site: c.Site.PublicKey, URL: page}, &ch)
 	if err != nil || status != http.StatusOK {
 		o.Refused = code
 		return o, err
 	}
-	plid, err1 := hex.DecodeString(ch.PoW.PLID)
-	target, err2 := hex.DecodeString(ch.PoW.Target)
-	if err := errors.Join(err1, err2); err != nil || len(plid) != 16 || len(target) != 16 {
-		return o, fmt.Errorf("evaluate: challenge answer %+v: bad proof of work", ch.PoW)
+	plid, n, err := ch.Solve()
+	if err != nil {
+		return o, fmt.Errorf("evaluate: challenge for %q: %w", p.UA, err)
 	}
-	o.plid = [16]byte(plid)
-	n, ok := solve(o.plid, [16]byte(target), ch.PoW.Max)
-	if !ok {
-		return o, fmt.Errorf("evaluate: challenge for %q has no solution", p.UA)
-	}
+	o.plid = plid
 	clock.Advance(batchDelay)
 	sig := signals(s.Signals, p, j.index)
 	lang, screenW := p.Language, p.Screen[0]
 	if sig == nil { // a client that does not run the snippet invents less
 		lang, screenW = "", 0
 	}
-	batch := eventBatch{Token: ch.Token, N: n, SolveMS: 20 + j.index%60, Seq: 1, Signals: sig, Events: []wireEvent{{
+	batch := pageload.Batch{Token: ch.Token, N: n, SolveMS: 20 + j.index%60, Seq: 1, Signals: sig, Events: []pageload.Event{{
 		Type: "pageview", URL: page, Referrer: []string{"", "https://www.google.com/"}[j.index%2],
 		Title: "Product", ScreenW: screenW, Lang: lang, TZ: "Europe/Berlin",
 	}}}
@@ -189,19 +154,6 @@ func pageLoad(ctx context.Context, client *http.Client, c *Collector, clock *Clo
 		o.Refused = code
 	}
 	return o, err
-}
-
-// solve finds n ≤ max with SHA-256(plid ‖ le32(n))[:16] == target, as the
-// snippet does but natively.
-func solve(plid, target [16]byte, max uint32) (uint32, bool) {
-	for n := uint32(0); ; n++ {
-		if abuse.CheckPoW(plid, n, target, max) {
-			return n, true
-		}
-		if n == max {
-			return 0, false
-		}
-	}
 }
 
 // post sends body as JSON with hdr. A 4xx answer is a refusal: its status
@@ -228,13 +180,7 @@ func post(ctx context.Context, client *http.Client, url string, hdr http.Header,
 	}
 	switch {
 	case resp.StatusCode >= 400 && resp.StatusCode < 500:
-		var e struct {
-			Error struct{ Code string } `json:"error"`
-		}
-		if json.Unmarshal(raw, &e) != nil || e.Error.Code == "" {
-			e.Error.Code = fmt.Sprintf("http_%d", resp.StatusCode)
-		}
-		return resp.StatusCode, e.Error.Code, nil
+		return resp.StatusCode, pageload.ErrorCode(resp.StatusCode, raw), nil
 	case resp.StatusCode >= 300:
 		return resp.StatusCode, "", fmt.Errorf("evaluate: POST %s: %d %s", url, resp.StatusCode, bytes.TrimSpace(raw))
 	}
