@@ -6,6 +6,9 @@ type Chrome struct {
 	Title string
 	CSRF  string
 	User  string
+	// Refresh, when not 0, reloads the page every so many seconds when
+	// JavaScript is off (htmx refreshes parts of it otherwise).
+	Refresh int
 }
 
 // Login is the sign-in page.
