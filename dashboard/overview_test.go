@@ -310,14 +310,14 @@ func TestOverviewBadQuery(t *testing.T) {
 	c := f.signedIn(f.viewerA)
 	base := "/sites/" + f.siteA.ID.String()
 	for q, want := range map[string]string{
-		"?view=bots":                                 "unknown view",
-		"?period=forever":                            "forever",
+		"?view=bots":      "unknown view",
+		"?period=forever": "forever",
 		"?period=custom&from=2026-01-02&to=2026-01-01": "before from",
-		"?f=planet:Mars":                             "unknown dimension",
-		"?country=DE":                                "unknown parameter",
-		"?sources=page":                              "not a tab of Sources",
-		"?site=" + f.siteB.ID.String():               "unknown parameter",
-		"?period=7d&period=30d":                      "given 2 times",
+		"?f=planet:Mars":               "unknown dimension",
+		"?country=DE":                  "unknown parameter",
+		"?sources=page":                "not a tab of Sources",
+		"?site=" + f.siteB.ID.String(): "unknown parameter",
+		"?period=7d&period=30d":        "given 2 times",
 	} {
 		r := c.get(base + q)
 		if r.status != http.StatusBadRequest || !strings.Contains(html.UnescapeString(r.body), want) {
