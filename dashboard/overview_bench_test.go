@@ -60,6 +60,7 @@ func BenchmarkOverviewPage(b *testing.B) {
 			h.parallel = parallel
 			app := h.App()
 			var times []time.Duration
+			size := 0
 			for b.Loop() {
 				req := httptest.NewRequest(http.MethodGet, "/sites/"+site.String(), nil)
 				req.AddCookie(&http.Cookie{Name: "verity_session", Value: token})
@@ -71,12 +72,14 @@ func BenchmarkOverviewPage(b *testing.B) {
 				body, _ := io.ReadAll(resp.Body)
 				resp.Body.Close()
 				times = append(times, time.Since(start))
+				size = len(body)
 				if resp.StatusCode != http.StatusOK || len(body) < 10_000 {
 					b.Fatalf("status %d, %d bytes", resp.StatusCode, len(body))
 				}
 			}
 			b.ReportMetric(percentile(times, 50), "ms-p50")
 			b.ReportMetric(percentile(times, 95), "ms-p95")
+			b.ReportMetric(float64(size), "html-bytes")
 		})
 	}
 }
