@@ -95,7 +95,7 @@ func TestBrowserSignInAndOverview(t *testing.T) {
 	t.Cleanup(func() { _ = app.Shutdown() })
 	base := "http://" + ln.Addr().String()
 
-	ctx, cancel := context.WithTimeout(newBrowser(t), 90*time.Second)
+	ctx, cancel := context.WithTimeout(newBrowser(t), 120*time.Second)
 	defer cancel()
 	// Every script error and every browser complaint (a CSP violation
 	// among them) fails the test: the page must work within its policy.
@@ -270,6 +270,15 @@ func TestBrowserSignInAndOverview(t *testing.T) {
 	live, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('[data-testid="visitors-30m"] dd').textContent`))
 	if err != nil || live != "4" {
 		t.Errorf("realtime visitors in 30 minutes = %q (%v), want 4 (3 visitors now, 1 from Google 10 minutes ago)", live, err)
+	}
+	// It refreshes itself: htmx polls every 10 seconds and swaps the live
+	// section, whose time changes.
+	err = chromedp.Do(ctx,
+		chromedp.Evaluate[chromedp.Void](`window.firstUpdate = document.querySelector('[data-testid="updated"]').textContent`),
+		chromedp.Poll[chromedp.Void](`document.querySelector('[data-testid="updated"]').textContent !== window.firstUpdate`, chromedp.WithPollingTimeout(25*time.Second)),
+	)
+	if err != nil {
+		t.Errorf("the realtime page did not refresh itself: %v", err)
 	}
 
 	err = chromedp.Do(ctx,
