@@ -64,9 +64,10 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 }
 
 // TestBrowserSignInAndOverview signs in through the form in headless
-// Chromium, opens a site's overview, toggles the traffic view and changes
-// the period (htmx swaps the pages in, under the CSP with its nonce), and
-// signs out.
+// Chromium, opens a site's overview, clicks a row to filter by it, changes
+// the period, toggles the traffic view, clears the filter, exports a panel
+// as CSV, opens the realtime page (htmx swaps the pages in, under the CSP
+// with its nonce), and signs out.
 func TestBrowserSignInAndOverview(t *testing.T) {
 	f := newFixture(t, DefaultConfig())
 	now := time.Now().UTC()
@@ -80,6 +81,11 @@ func TestBrowserSignInAndOverview(t *testing.T) {
 		}
 		f.events(f.siteA, now.AddDate(0, 0, -d), verdicts...)
 	}
+	f.visits(f.siteA, now,
+		visit{ago: 10 * time.Minute, pages: []string{"/", "/pricing"}, source: "Google", country: "DE"},
+		visit{ago: 50 * time.Hour, pages: []string{"/"}, source: "Google", country: "FR"},
+		visit{ago: 20 * 24 * time.Hour, pages: []string{"/"}, source: "Google", country: "FR"},
+	)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -89,7 +95,7 @@ func TestBrowserSignInAndOverview(t *testing.T) {
 	t.Cleanup(func() { _ = app.Shutdown() })
 	base := "http://" + ln.Addr().String()
 
-	ctx, cancel := context.WithTimeout(newBrowser(t), 90*time.Second)
+	ctx, cancel := context.WithTimeout(newBrowser(t), 120*time.Second)
 	defer cancel()
 	// Every script error and every browser complaint (a CSP violation
 	// among them) fails the test: the page must work within its policy.
@@ -158,31 +164,45 @@ func TestBrowserSignInAndOverview(t *testing.T) {
 	if err != nil || !strings.Contains(tip, "visitors") {
 		t.Errorf("first tooltip = %q (%v)", tip, err)
 	}
-	human, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('[data-testid="totals"] .stat:nth-child(3) dd').textContent`))
-	if err != nil {
-		t.Fatal(err)
+	pageviews := func() string {
+		t.Helper()
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('[data-testid="stat-Pageviews"] dd').textContent`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
 	}
+	search := func() string {
+		t.Helper()
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[string](`location.search`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	all30 := pageviews()
 
+	// Click the "Google" row of the sources panel: a chip, fewer pageviews.
 	err = chromedp.Do(ctx,
-		chromedp.Click(`[data-testid="view-All"]`),
-		chromedp.Poll[chromedp.Void](`document.querySelector('[data-testid="overview"]').dataset.view === "all"`, chromedp.WithPollingTimeout(10*time.Second)),
+		chromedp.Click(`[data-testid="panel-sources"] a[title="Show only Google"]`),
+		chromedp.WaitVisible(`[data-testid="chip"]`),
 	)
 	if err != nil {
-		t.Fatalf("toggle view: %v", err)
+		t.Fatalf("click a row: %v", err)
 	}
-	screenshot(t, ctx, "dashboard-overview-all")
-	all, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('[data-testid="totals"] .stat:nth-child(3) dd').textContent`))
-	if err != nil {
-		t.Fatal(err)
+	screenshot(t, ctx, "dashboard-overview-filtered")
+	chip, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('[data-testid="chip"]').textContent`))
+	if err != nil || !strings.Contains(chip, "Source: Google") {
+		t.Errorf("chip = %q (%v), want Source: Google", chip, err)
 	}
-	loc, err := chromedp.Run(ctx, chromedp.Evaluate[string](`location.search`))
-	if err != nil || loc != "?view=all" {
-		t.Errorf("URL after the toggle = %q (%v), want ?view=all (the URL carries the state)", loc, err)
+	if got := pageviews(); got != "4" || got == all30 {
+		t.Errorf("pageviews after the filter = %q (before %q), want 4", got, all30)
 	}
-	if human == all || human == "" {
-		t.Errorf("pageviews human %q, all %q: want different numbers", human, all)
+	if got := search(); got != "?f=source%3AGoogle" {
+		t.Errorf("URL after the filter = %q (the URL carries the state)", got)
 	}
 
+	// Change the period: the filter stays.
 	err = chromedp.Do(ctx,
 		chromedp.Click(`[data-testid="periods"] a:nth-child(3)`), // Last 7 days
 		chromedp.Poll[chromedp.Void](`document.querySelectorAll('[data-testid="chart-point"]').length === 7`, chromedp.WithPollingTimeout(10*time.Second)),
@@ -191,8 +211,74 @@ func TestBrowserSignInAndOverview(t *testing.T) {
 		t.Fatalf("change period: %v", err)
 	}
 	screenshot(t, ctx, "dashboard-overview-7d")
-	if loc, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`location.search`)); loc != "?period=7d&view=all" {
-		t.Errorf("URL after the period change = %q, want ?period=7d&view=all", loc)
+	if got := search(); got != "?f=source%3AGoogle&period=7d" {
+		t.Errorf("URL after the period change = %q", got)
+	}
+	if got := pageviews(); got != "3" {
+		t.Errorf("pageviews from Google in 7 days = %q, want 3", got)
+	}
+
+	// Toggle the view, then drop the filter: all traffic has more.
+	err = chromedp.Do(ctx,
+		chromedp.Click(`[data-testid="view-All"]`),
+		chromedp.Poll[chromedp.Void](`document.querySelector('[data-testid="overview"]').dataset.view === "all"`, chromedp.WithPollingTimeout(10*time.Second)),
+	)
+	if err != nil {
+		t.Fatalf("toggle view: %v", err)
+	}
+	if got := search(); got != "?f=source%3AGoogle&period=7d&view=all" {
+		t.Errorf("URL after the toggle = %q", got)
+	}
+	err = chromedp.Do(ctx,
+		chromedp.Click(`[data-testid="clear-filters"]`),
+		chromedp.Poll[chromedp.Void](`document.querySelector('[data-testid="chips"]') === null`, chromedp.WithPollingTimeout(10*time.Second)),
+	)
+	if err != nil {
+		t.Fatalf("clear filters: %v", err)
+	}
+	screenshot(t, ctx, "dashboard-overview-all")
+	if got := pageviews(); got == "3" || got == all30 {
+		t.Errorf("pageviews of all traffic in 7 days = %q: want neither the filtered 3 nor the human 30 days' %q", got, all30)
+	}
+
+	// Export the sources panel as CSV: what the link downloads.
+	csv, err := chromedp.Run(ctx, chromedp.Evaluate[string](`fetch(document.querySelector('[data-testid="export-sources"]').href)
+		.then(r => Promise.all([r.headers.get("content-disposition"), r.headers.get("content-type"), r.text()]))
+		.then(a => a.join("\n"))`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("export: %v", err)
+	}
+	if !strings.HasPrefix(csv, `attachment; filename="acme.example-source-`) || !strings.Contains(csv, "\ntext/csv; charset=utf-8\nsource,visitors,visits,pageviews,share\n") ||
+		!strings.Contains(csv, "\nGoogle,2,2,3,") {
+		t.Errorf("exported CSV:\n%s", csv)
+	}
+	if dir := os.Getenv("VERITY_TEST_ARTIFACTS"); dir != "" {
+		if err := os.WriteFile(filepath.Join(dir, "dashboard-export-source.csv"), []byte(csv), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// Realtime: the last half hour, refreshing itself.
+	err = chromedp.Do(ctx,
+		chromedp.Click(`[data-testid="nav-realtime"]`),
+		chromedp.WaitVisible(`[data-testid="realtime"]`),
+	)
+	if err != nil {
+		t.Fatalf("realtime: %v", err)
+	}
+	screenshot(t, ctx, "dashboard-realtime")
+	live, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('[data-testid="visitors-30m"] dd').textContent`))
+	if err != nil || live != "4" {
+		t.Errorf("realtime visitors in 30 minutes = %q (%v), want 4 (3 visitors now, 1 from Google 10 minutes ago)", live, err)
+	}
+	// It refreshes itself: htmx polls every 10 seconds and swaps the live
+	// section, whose time changes.
+	err = chromedp.Do(ctx,
+		chromedp.Evaluate[chromedp.Void](`window.firstUpdate = document.querySelector('[data-testid="updated"]').textContent`),
+		chromedp.Poll[chromedp.Void](`document.querySelector('[data-testid="updated"]').textContent !== window.firstUpdate`, chromedp.WithPollingTimeout(25*time.Second)),
+	)
+	if err != nil {
+		t.Errorf("the realtime page did not refresh itself: %v", err)
 	}
 
 	err = chromedp.Do(ctx,

@@ -43,7 +43,7 @@ const hstsValue = "max-age=31536000"
 type Deps struct {
 	// Store holds accounts, tenants, sites and the audit log.
 	Store *storage.Store
-	// Stats answers the overview's questions; nil uses StoreStats on Store.
+	// Stats answers the overview's questions; nil uses Store.
 	Stats Stats
 	// Keys derives site secret keys (for rotation); nil disables secret
 	// rotation in the dashboard.
@@ -63,15 +63,17 @@ type Handler struct {
 	log   *slog.Logger
 	now   func() time.Time
 	auth  *authenticator
+	// parallel is how many statistics queries one page runs at once.
+	parallel int
 	// totpMu makes checking and recording a two-factor code one step.
 	totpMu sync.Mutex
 }
 
 // New returns the dashboard's handler.
 func New(cfg Config, deps Deps, log *slog.Logger) *Handler {
-	h := &Handler{cfg: cfg, deps: deps, store: deps.Store, stats: deps.Stats, log: log, now: deps.Now}
+	h := &Handler{cfg: cfg, deps: deps, store: deps.Store, stats: deps.Stats, log: log, now: deps.Now, parallel: defaultParallelism}
 	if h.stats == nil {
-		h.stats = StoreStats{Store: deps.Store}
+		h.stats = deps.Store
 	}
 	if h.now == nil {
 		h.now = time.Now

@@ -1,202 +1,80 @@
 package dashboard
 
 import (
-	"bytes"
-	"context"
-	"encoding/csv"
-	"errors"
-	"io"
 	"net/http"
-	"slices"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/parquet-go/parquet-go"
-
-	"github.com/verityhq/verity/storage"
 )
 
-// exportTraffic is statsTraffic plus an event whose text would be a
-// spreadsheet formula and which has properties.
-func (f *fixture) exportTraffic() {
-	f.t.Helper()
-	f.statsTraffic()
-	e := pageview(f.siteA, statsDay.AddDate(0, 0, 1).Add(10*time.Hour), 7, 7, "/signup", "-cmd", "ok")
-	e.Type, e.Name, e.Title = "custom", "signup", "=HYPERLINK(\"https://evil.example\",\"x\")"
-	e.UTMCampaign, e.Referrer = "@SUM(1+1)", "+1"
-	e.PropKeys, e.PropValues = []string{"plan", "seats"}, []string{"pro", "3"}
-	e.Country, e.ASN, e.Value = "DE", 3320, -2.5
-	if err := f.st.InsertEvents(context.Background(), []storage.Event{e}); err != nil {
-		f.t.Fatal(err)
-	}
-}
-
-func readCSV(t *testing.T, r response) (header []string, rows []map[string]string) {
-	t.Helper()
-	records, err := csv.NewReader(strings.NewReader(r.body)).ReadAll()
-	if err != nil || len(records) == 0 {
-		t.Fatalf("not CSV with a header: %v\n%s", err, r.body)
-	}
-	header = records[0]
-	for _, rec := range records[1:] {
-		row := map[string]string{}
-		for i, v := range rec {
-			row[header[i]] = v
-		}
-		rows = append(rows, row)
-	}
-	return header, rows
-}
-
-func column(rows []map[string]string, name string) []string {
-	var out []string
-	for _, r := range rows {
-		out = append(out, r[name])
-	}
-	return out
-}
-
+// Each panel exports as a CSV attachment with the overview's query applied:
+// exact content, headers, formulas defused, filters honoured.
 func TestExportCSV(t *testing.T) {
 	f := newFixture(t, DefaultConfig())
-	f.exportTraffic()
-	c := f.signedIn(f.viewerA) // reading is every member's right
-	base := "/sites/" + f.siteA.ID.String() + "/export/events?" + twoDays
-
-	r := c.get(base + "&view=all")
-	if r.status != http.StatusOK || r.header.Get("Content-Type") != "text/csv; charset=utf-8" ||
-		r.header.Get("Content-Disposition") != `attachment; filename="verity-acme.example-2026-03-10-2026-03-11.csv"` || r.header.Get("Cache-Control") != "no-store" {
-		t.Fatalf("export: %d %q %q\n%s", r.status, r.header.Get("Content-Type"), r.header.Get("Content-Disposition"), excerpt(r.body))
-	}
-	header, rows := readCSV(t, r)
-	if header[0] != "time" || header[len(header)-1] != "quarantined" || len(header) != exportRowType.NumField() || !slices.Contains(header, "visitor_id") {
-		t.Errorf("header = %q", header)
-	}
-	// A's seven events (the suspect one included in the all view), oldest
-	// first; none of B's.
-	wantPaths := []string{"/", "/pricing", "/pricing", "/", "/", "/blog", "/signup"}
-	wantTypes := []string{"pageview", "pageview", "engagement", "pageview", "pageview", "pageview", "custom"}
-	if got := column(rows, "pathname"); !slices.Equal(got, wantPaths) {
-		t.Errorf("paths = %q, want %q", got, wantPaths)
-	}
-	if got := column(rows, "type"); !slices.Equal(got, wantTypes) {
-		t.Errorf("types = %q, want %q", got, wantTypes)
-	}
-	if got := column(rows, "hostname"); slices.Contains(got, "beta.example") {
-		t.Errorf("B's events exported: %q", got)
-	}
-	if got := column(rows, "verdict"); !slices.Equal(got, []string{"ok", "ok", "ok", "ok", "suspect", "ok", "ok"}) {
-		t.Errorf("verdicts = %q", got)
-	}
-	first, last := rows[0], rows[len(rows)-1]
-	if first["time"] != "2026-03-10T10:00:00Z" || first["visitor_id"] != "1" || first["source"] != "Google" || first["quarantined"] != "0" {
-		t.Errorf("first row = %v", first)
-	}
-	if rows[2]["engagement_ms"] != "30000" || rows[4]["reasons"] != "webdriver" || rows[4]["class"] != "sivt_automation" {
-		t.Errorf("engagement row %v, suspect row %v", rows[2], rows[4])
-	}
-	// Formula-looking text is defused; numbers are left alone.
-	want := map[string]string{"title": `'=HYPERLINK("https://evil.example","x")`, "utm_campaign": "'@SUM(1+1)", "referrer": "'+1", "source": "'-cmd",
-		"name": "signup", "props": `{"plan":"pro","seats":"3"}`, "country": "DE", "asn": "3320", "value": "-2.5"}
-	for k, v := range want {
-		if last[k] != v {
-			t.Errorf("last row %s = %q, want %q", k, last[k], v)
-		}
-	}
-
-	// The human view leaves the suspect event out; a visit filter keeps
-	// Google's visits; a quarantine marks (all view) or removes (human).
-	if _, rows := readCSV(t, c.get(base)); len(rows) != 6 || slices.Contains(column(rows, "verdict"), "suspect") {
-		t.Errorf("human view: %d rows %q", len(rows), column(rows, "verdict"))
-	}
-	if _, rows := readCSV(t, c.get(base+"&f=source:Google")); !slices.Equal(column(rows, "visitor_id"), []string{"1", "1", "1", "2"}) {
-		t.Errorf("filtered: visitors %q, want 1 1 1 2", column(rows, "visitor_id"))
-	}
-	if _, err := f.st.PutQuarantine(context.Background(), storage.Quarantine{SiteID: f.siteA.ID, From: statsDay.Add(11 * time.Hour), To: statsDay.Add(12 * time.Hour),
-		Kind: storage.QuarantineSource, Value: "google"}); err != nil {
-		t.Fatal(err)
-	}
-	if _, rows := readCSV(t, c.get(base+"&view=all")); !slices.Equal(column(rows, "quarantined"), []string{"0", "0", "0", "1", "0", "0", "0"}) {
-		t.Errorf("quarantined = %q", column(rows, "quarantined"))
-	}
-	if _, rows := readCSV(t, c.get(base)); len(rows) != 5 || slices.Contains(column(rows, "visitor_id"), "2") {
-		t.Errorf("human view with the quarantine: visitors %q", column(rows, "visitor_id"))
-	}
-	// An empty period is the header alone.
-	if header, rows := readCSV(t, c.get("/sites/"+f.siteA.ID.String()+"/export/events?period=custom&from=2025-01-01&to=2025-01-01")); len(rows) != 0 || len(header) != exportRowType.NumField() {
-		t.Errorf("empty export: %d rows, header %q", len(rows), header)
-	}
-	// The form's date fields count only for a custom period.
-	if r := c.get("/sites/" + f.siteA.ID.String() + "/export/events?period=7d&from=&to=&view=human&format=csv"); r.status != http.StatusOK {
-		t.Errorf("form with a named period: %d", r.status)
-	}
-	for _, bad := range []string{"?period=fortnight", "?" + twoDays + "&format=xlsx", "?" + twoDays + "&f=planet:Mars", "?" + twoDays + "&colour=red"} {
-		if r := c.get("/sites/" + f.siteA.ID.String() + "/export/events" + bad); r.status != http.StatusBadRequest || !strings.Contains(r.body, "Bad export") {
-			t.Errorf("%s: %d, want 400", bad, r.status)
-		}
-	}
-	// While as many exports run as there are slots, another waits.
-	for range cap(exportSlots) {
-		exportSlots <- struct{}{}
-	}
-	busy := c.get(base)
-	for range cap(exportSlots) {
-		<-exportSlots
-	}
-	if busy.status != http.StatusTooManyRequests || busy.header.Get("Retry-After") != "30" || !strings.Contains(busy.body, "Exports are busy") ||
-		busy.header.Get("Content-Disposition") != "" || !strings.HasPrefix(busy.header.Get("Content-Type"), "text/html") {
-		t.Errorf("export while the slots are taken: %d %q", busy.status, busy.header.Get("Retry-After"))
-	}
-	if r := c.get(base); r.status != http.StatusOK {
-		t.Errorf("export after the slots were freed: %d", r.status)
-	}
-	// HEAD answers the file's headers without making it. Eight downloads
-	// were made (not the refused one, not HEAD): eight audit entries.
-	if r := c.do(http.MethodHead, base, nil); r.status != http.StatusOK || r.body != "" || !strings.HasSuffix(r.header.Get("Content-Disposition"), `.csv"`) {
-		t.Errorf("HEAD: %d %q %q", r.status, r.header.Get("Content-Disposition"), r.body)
-	}
-	audit := auditWith(t, f, f.tenantA.ID, "export.", actor(f.viewerA))
-	if len(audit) != 8 || audit[0] != "export.events site "+f.siteA.ID.String()+": csv 2025-01-01 to 2025-01-01, view human, 0 events" {
-		t.Errorf("audit = %q", audit)
-	}
-}
-
-func TestExportParquet(t *testing.T) {
-	f := newFixture(t, DefaultConfig())
-	f.exportTraffic()
-	r := f.signedIn(f.ownerA).get("/sites/" + f.siteA.ID.String() + "/export/events?" + twoDays + "&view=all&format=parquet")
-	if r.status != http.StatusOK || r.header.Get("Content-Type") != "application/vnd.apache.parquet" || !strings.HasSuffix(r.header.Get("Content-Disposition"), `.parquet"`) {
-		t.Fatalf("export: %d %q %q", r.status, r.header.Get("Content-Type"), r.header.Get("Content-Disposition"))
-	}
-	reader := parquet.NewGenericReader[exportRow](bytes.NewReader([]byte(r.body)))
-	defer reader.Close()
-	rows := make([]exportRow, 20)
-	n, err := reader.Read(rows)
-	if err != nil && !errors.Is(err, io.EOF) {
-		t.Fatal(err)
-	}
-	rows = rows[:n]
-	if n != 7 {
-		t.Fatalf("%d rows, want 7", n)
-	}
-	if !rows[0].Time.Equal(statsDay.Add(10*time.Hour)) || rows[0].VisitorID != 1 || rows[0].Source != "Google" || rows[2].EngagementMS != 30000 || rows[4].Verdict != "suspect" {
-		t.Errorf("rows = %+v", rows[:5])
-	}
-	last := rows[6]
-	// Parquet keeps text as it is: no spreadsheet reads it.
-	if last.Title != `=HYPERLINK("https://evil.example","x")` || last.Props != `{"plan":"pro","seats":"3"}` || last.ASN != 3320 || last.Value != -2.5 || last.Name != "signup" {
-		t.Errorf("last row = %+v", last)
-	}
-}
-
-func TestCSVCell(t *testing.T) {
-	for in, want := range map[any]string{
-		"=1+1": "'=1+1", "+1": "'+1", "-1": "'-1", "@x": "'@x", "\t=x": "'\t=x", "\r=x": "'\r=x", "a=b": "a=b", "": "",
-		uint64(18446744073709551615): "18446744073709551615", uint32(7): "7", -0.5: "-0.5", true: "1", false: "0",
-		time.Date(2026, 3, 10, 14, 0, 0, 0, time.FixedZone("x", 3600)): "2026-03-10T13:00:00Z",
+	now := time.Now().UTC()
+	f.overviewData(now)
+	c := f.signedIn(f.viewerA)
+	base := "/sites/" + f.siteA.ID.String() + "/export/"
+	from, to := now.AddDate(0, 0, -6).Format("20060102"), now.Format("20060102")
+	for _, tc := range []struct {
+		path string
+		want string // the whole file, or its first lines when prefix
+		file string // the attachment's name part after the domain
+	}{
+		{"source.csv?period=7d", "source,visitors,visits,pageviews,share\nGoogle,2,2,3,0.6667\nDirect / None,1,1,1,0.3333\n", "source"},
+		{"source.csv?period=7d&f=country:FR", "source,visitors,visits,pageviews,share\nGoogle,1,1,1,1.0000\n", "source"},
+		{"utm_campaign.csv?period=7d", "utm_campaign,visitors,visits,pageviews,share\n,2,2,3,0.6667\n\"'=HYPERLINK(\"\"http://evil.example\"\")\",1,1,1,0.3333\n", "utm_campaign"},
+		{"event.csv?period=7d", "event,visitors,visits,events,share\nsignup,1,1,1,0.3333\n", "event"},
+		{"props.csv?period=7d&prop=plan&f=event:signup", "value,visitors,visits,events,share\npro,1,1,1,1.0000\n", "props"},
+		{"totals.csv?period=7d", "metric,current,previous\nvisitors,3,1\nvisits,3,1\npageviews,4,1\nviews_per_visit,1.3333,1.0000\nbounce_rate,0.6667,1.0000\nvisit_duration_seconds,10.0000,0.0000\n", "totals"},
+		{"vitals.csv?period=7d", "pathname,vital,p75,samples,rating\n(whole site),LCP,5000,2,poor\n/,LCP,5000,2,poor\n", "vitals"},
+		{"dom.csv?period=7d", "pathname,checked,finding,count,share\n(whole site),1,img_no_alt,1,1.0000\n/,1,img_no_alt,1,1.0000\n", "dom"},
+		{"quality.csv?period=7d", "kind,verdict,class,reason,count\nevents,ok,,,10\nevents,suspect,,,1\nevents,invalid,,,0\nflagged,suspect,sivt_automation,webdriver,1\n", "quality"},
 	} {
-		if got := csvCell(in); got != want {
-			t.Errorf("csvCell(%#v) = %q, want %q", in, got, want)
+		r := c.get(base + tc.path)
+		if r.status != http.StatusOK {
+			t.Errorf("%s: %d\n%s", tc.path, r.status, excerpt(r.body))
+			continue
+		}
+		if r.body != tc.want {
+			t.Errorf("%s:\n%s\nwant\n%s", tc.path, r.body, tc.want)
+		}
+		if ct := r.header.Get("Content-Type"); ct != "text/csv; charset=utf-8" {
+			t.Errorf("%s: Content-Type %q", tc.path, ct)
+		}
+		wantCD := `attachment; filename="acme.example-` + tc.file + `-` + from + `-` + to + `.csv"`
+		if cd := r.header.Get("Content-Disposition"); cd != wantCD {
+			t.Errorf("%s: Content-Disposition %q, want %q", tc.path, cd, wantCD)
+		}
+	}
+	// The time series has a row per day of the period.
+	r := c.get(base + "timeseries.csv?period=7d")
+	lines := strings.Split(strings.TrimSpace(r.body), "\n")
+	if len(lines) != 8 || lines[0] != "start,visitors,visits,pageviews" || !strings.HasSuffix(lines[7], ",3,3,4") {
+		t.Errorf("time series CSV:\n%s", r.body)
+	}
+	for path, want := range map[string]int{
+		"planet.csv":                  http.StatusNotFound,
+		"hostname.csv":                http.StatusNotFound,
+		"source.csv?period=forever":   http.StatusBadRequest,
+		"props.csv?period=7d":         http.StatusBadRequest,
+		"source.json":                 http.StatusNotFound,
+		"source.csv?f=country:DE&x=1": http.StatusBadRequest,
+	} {
+		if r := c.get(base + path); r.status != want {
+			t.Errorf("%s: %d, want %d", path, r.status, want)
+		}
+	}
+}
+
+func TestCSVText(t *testing.T) {
+	w := &csvWriter{}
+	for in, want := range map[string]string{
+		"=1+1": "'=1+1", "+1": "'+1", "-1": "'-1", "@SUM(A1)": "'@SUM(A1)", "\tx": "'\tx", "\rx": "'\rx",
+		"": "", "plain": "plain", "/a=b": "/a=b", "Google": "Google",
+	} {
+		if got := w.text(in); got != want {
+			t.Errorf("text(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

@@ -1,10 +1,11 @@
 package dashboard
 
 import (
-	"errors"
+	"maps"
 	"net/url"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -12,169 +13,218 @@ import (
 	"github.com/verityhq/verity/storage"
 )
 
-// filterKeys are the URL parameters that filter the overview, in the order
-// their chips show. Every other parameter is ignored; the statistics
-// layer's ParseQuery reads the same parameters.
-var filterKeys = []string{
-	"page", "entry", "exit", "source", "channel", "referrer",
-	"utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term",
-	"country", "region", "city", "device", "browser", "os", "event",
+// pageState is what an overview URL says: the statistics query (without
+// the site, which comes from the route) and which tab each breakdown panel
+// shows. Every link on the page is the state with one thing changed, so the
+// URL alone reproduces the page (bookmarks, shared links, no JavaScript).
+type pageState struct {
+	q    storage.Query
+	tabs map[string]storage.Dimension // panel id -> tab shown, when not the first
+	prop string                       // the events panel's property key
 }
 
-// filterLabels name the filters on their chips.
-var filterLabels = map[string]string{
-	"page": "Page", "entry": "Entry page", "exit": "Exit page", "source": "Source", "channel": "Channel", "referrer": "Referrer",
-	"utm_source": "UTM source", "utm_medium": "UTM medium", "utm_campaign": "UTM campaign", "utm_content": "UTM content", "utm_term": "UTM term",
-	"country": "Country", "region": "Region", "city": "City", "device": "Device", "browser": "Browser", "os": "OS", "event": "Event",
+// propParam chooses whose values the events panel breaks down.
+const propParam = "prop"
+
+// stateParams are the overview's own URL parameters beside the query's.
+func stateParams() []string {
+	out := []string{propParam}
+	for _, p := range breakdownPanels {
+		out = append(out, p.id)
+	}
+	return out
 }
 
-// verdictNames are the traffic-quality panel's rows: stored verdict, label.
-var verdictNames = [][2]string{{"ok", "Human"}, {"suspect", "Suspicious"}, {"invalid", "Invalid"}}
-
-// overview renders a site's overview for the period, view and filters in
-// the URL. A bad period or view is a 400 with the reason.
-func (h *Handler) overview(c *fiber.Ctx) error {
-	s := siteOf(c)
-	q, err := url.ParseQuery(string(c.Request().URI().QueryString()))
+// parseState reads the URL's query string for site. A malformed one is a
+// 400 page that says what is wrong.
+func (h *Handler) parseState(c *fiber.Ctx, s storage.Site) (pageState, error) {
+	v, err := url.ParseQuery(string(c.Request().URI().QueryString()))
 	if err != nil {
-		return &pageError{status: fiber.StatusBadRequest, title: "Bad address", message: "The address's query string is malformed."}
+		return pageState{}, badQuery("the address's query string is malformed")
 	}
-	period, err := ParsePeriod(q, h.now())
+	q, err := storage.ParseQuery(v, h.now(), stateParams()...)
 	if err != nil {
-		return &pageError{status: fiber.StatusBadRequest, title: "Bad period", message: "The period cannot be shown: " + err.Error() + "."}
+		return pageState{}, badQuery(err.Error())
 	}
-	view, err := storage.ParseView(q.Get("view"))
-	if err != nil {
-		return &pageError{status: fiber.StatusBadRequest, title: "Bad view", message: "Choose the human, all or suspicious view."}
-	}
-	query := Query{SiteID: s.ID, From: period.From, To: period.To, Step: period.Step, View: view, Filters: url.Values{}}
-	for _, k := range filterKeys {
-		if vs := q[k]; len(vs) > 0 {
-			query.Filters[k] = slices.Clone(vs)
+	q.SiteID = s.ID
+	st := pageState{q: q, tabs: map[string]storage.Dimension{}}
+	for _, p := range breakdownPanels {
+		if len(v[p.id]) > 1 {
+			return pageState{}, badQuery("parameter " + p.id + " given more than once")
+		}
+		name := v.Get(p.id)
+		if name == "" {
+			continue
+		}
+		t, ok := p.tab(storage.Dimension(name))
+		if !ok {
+			return pageState{}, badQuery(strconv.Quote(name) + " is not a tab of " + p.title)
+		}
+		if t.dim != p.tabs[0].dim {
+			st.tabs[p.id] = t.dim
 		}
 	}
+	if len(v[propParam]) > 1 {
+		return pageState{}, badQuery("parameter prop given more than once")
+	}
+	if st.prop = v.Get(propParam); st.prop != "" {
+		if _, err := storage.ParseDimension(string(storage.PropDimension(st.prop))); err != nil {
+			return pageState{}, badQuery("prop: " + err.Error())
+		}
+	}
+	return st, nil
+}
 
+func badQuery(reason string) error {
+	return &pageError{status: fiber.StatusBadRequest, title: "Bad address",
+		message: "These statistics cannot be shown: " + reason + ". Fix the address, or start again from the overview."}
+}
+
+// values is the state's URL form; defaults are left out.
+func (st pageState) values() url.Values {
+	v := st.q.Encode()
+	v.Del("compare") // the overview always compares
+	for id, d := range st.tabs {
+		v.Set(id, string(d))
+	}
+	if st.prop != "" {
+		v.Set(propParam, st.prop)
+	}
+	return v
+}
+
+// link is the URL of path with the state.
+func (st pageState) link(path string) string {
+	if e := st.values().Encode(); e != "" {
+		return path + "?" + e
+	}
+	return path
+}
+
+// withFilter is the state with f added (unless it is there already): what
+// clicking a row does.
+func (st pageState) withFilter(f storage.Filter) pageState {
+	if !slices.Contains(st.q.Filters, f) {
+		st.q = st.q.WithFilter(f)
+	}
+	return st
+}
+
+func (st pageState) withTab(panel string, d storage.Dimension, first bool) pageState {
+	st.tabs = maps.Clone(st.tabs)
+	delete(st.tabs, panel)
+	if !first {
+		st.tabs[panel] = d
+	}
+	return st
+}
+
+func (st pageState) withPeriod(p storage.Period) pageState {
+	st.q.Period = p
+	return st
+}
+
+func (st pageState) withView(v storage.View) pageState {
+	st.q.View = v
+	return st
+}
+
+// tab is the dimension the panel shows.
+func (st pageState) tab(p breakdownPanel) breakdownTab {
+	t, _ := p.tab(st.tabs[p.id])
+	return t
+}
+
+// overview renders a site's overview for the state in the URL.
+func (h *Handler) overview(c *fiber.Ctx) error {
+	s := siteOf(c)
+	st, err := h.parseState(c, s)
+	if err != nil {
+		return err
+	}
+	base := sitePath(s)
 	m := views.Overview{
 		Chrome: chromeOf(c, s.Name),
 		Site:   siteHeader(s, roleOf(c)),
-		Period: period.Label,
-		From:   period.From.Format("2006-01-02"),
-		To:     period.To.AddDate(0, 0, -1).Format("2006-01-02"),
-		View:   string(view),
-		Hidden: hiddenInputs(q, "period", "from", "to"),
+		Period: periodLabel(st.q),
+		From:   st.q.From.Format(time.DateOnly),
+		To:     st.q.To.AddDate(0, 0, -1).Format(time.DateOnly),
+		View:   string(st.q.View),
 	}
-	base := "/sites/" + s.ID.String()
-	for _, name := range periodNames[:len(periodNames)-1] {
-		m.Periods = append(m.Periods, views.Choice{Label: periodLabels[name], URL: base + "?" + with(q, "period", name, "from", "", "to", ""), Active: name == period.Name})
+	for _, p := range periods {
+		m.Periods = append(m.Periods, views.Choice{Label: p.label, URL: st.withPeriod(p.period).link(base), Active: p.period == st.q.Period})
 	}
-	for _, v := range []storage.View{storage.ViewHuman, storage.ViewAll, storage.ViewSuspicious} {
-		label := map[storage.View]string{storage.ViewHuman: "Human", storage.ViewAll: "All", storage.ViewSuspicious: "Suspicious only"}[v]
-		m.Views = append(m.Views, views.Choice{Label: label, URL: base + "?" + with(q, "view", string(v)), Active: v == view})
+	for _, v := range viewChoices {
+		m.Views = append(m.Views, views.Choice{Label: v.label, URL: st.withView(v.view).link(base), Active: v.view == st.q.View})
 	}
-	for _, k := range filterKeys {
-		for _, v := range query.Filters[k] {
-			m.Chips = append(m.Chips, views.Chip{Label: filterLabels[k], Value: v, RemoveURL: base + "?" + without(q, k, v)})
-		}
+	hidden := st.values()
+	for _, k := range []string{"period", "from", "to"} {
+		hidden.Del(k)
 	}
-
-	ctx := c.UserContext()
-	totals, err := h.stats.Totals(ctx, query)
-	if errors.Is(err, ErrFiltersUnsupported) {
-		m.Notice = "These filters cannot be applied yet: the filtered statistics are not built. Remove the filters to see the numbers."
-		return render(c, views.OverviewPage(m))
-	} else if err != nil {
+	m.Hidden = hiddenInputs(hidden)
+	for i, f := range st.q.Filters {
+		rm := st
+		rm.q = st.q.WithoutFilter(i)
+		label, value := filterChip(f)
+		m.Chips = append(m.Chips, views.Chip{Label: label, Value: value, RemoveURL: rm.link(base)})
+	}
+	if len(st.q.Filters) > 0 {
+		clear := st
+		clear.q.Filters = nil
+		m.ClearURL = clear.link(base)
+	}
+	if err := h.overviewPanels(c, s, st, &m); err != nil {
 		return err
 	}
-	m.Totals = []views.Stat{
-		{Label: "Unique visitors", Value: formatCount(totals.Visitors)},
-		{Label: "Visits", Value: formatCount(totals.Visits)},
-		{Label: "Pageviews", Value: formatCount(totals.Pageviews)},
-		{Label: "Views per visit", Value: ratio(totals.Pageviews, totals.Visits)},
-	}
-	points, err := h.stats.Timeseries(ctx, query)
-	if err != nil {
-		return err
-	}
-	m.Chart = chartModel(points, period.Step)
-	report, err := h.stats.Quality(ctx, query)
-	if err != nil {
-		return err
-	}
-	m.Quality = qualityModel(report)
 	return render(c, views.OverviewPage(m))
 }
 
-func chartModel(points []Point, step Step) views.Chart {
-	ch := views.Chart{Title: "Visitors and pageviews per " + string(step)}
-	for _, p := range points {
-		ch.Points = append(ch.Points, views.ChartPoint{Label: step.label(p.Start), A: p.Visitors, B: p.Pageviews})
-	}
-	ch.ALabel, ch.BLabel = "Visitors", "Pageviews"
-	return ch
+// viewChoices are the view toggle's options.
+var viewChoices = []struct {
+	view  storage.View
+	label string
+}{{storage.ViewHuman, "Human"}, {storage.ViewAll, "All"}, {storage.ViewSuspicious, "Suspicious only"}}
+
+func sitePath(s storage.Site) string { return "/sites/" + s.ID.String() }
+
+// dimLabels name the dimensions on chips, columns and in the CSV files.
+var dimLabels = map[storage.Dimension]string{
+	storage.DimSource: "Source", storage.DimChannel: "Channel", storage.DimReferrer: "Referrer",
+	storage.DimUTMSource: "UTM source", storage.DimUTMMedium: "UTM medium", storage.DimUTMCampaign: "UTM campaign",
+	storage.DimUTMContent: "UTM content", storage.DimUTMTerm: "UTM term",
+	storage.DimPage: "Page", storage.DimEntryPage: "Entry page", storage.DimExitPage: "Exit page", storage.DimHostname: "Hostname",
+	storage.DimCountry: "Country", storage.DimRegion: "Region", storage.DimCity: "City",
+	storage.DimDevice: "Device", storage.DimBrowser: "Browser", storage.DimBrowserVersion: "Browser version",
+	storage.DimOS: "OS", storage.DimOSVersion: "OS version", storage.DimEvent: "Event", storage.DimProp: "Property",
 }
 
-func qualityModel(r storage.QualityReport) views.Quality {
-	var q views.Quality
-	var total uint64
-	for _, n := range r.Events {
-		total += n
+// filterChip is a filter's chip: "Country", "DE"; "Country is not", "DE";
+// "Property plan", "pro".
+func filterChip(f storage.Filter) (label, value string) {
+	label = dimLabels[f.Dimension]
+	if f.Dimension == storage.DimProp {
+		label += " " + f.Key
 	}
-	for _, v := range verdictNames {
-		n := r.Events[v[0]]
-		q.Verdicts = append(q.Verdicts, views.Share{Key: v[0], Label: v[1], Count: formatCount(n), Percent: percent(n, total)})
+	if f.Negate {
+		label += " is not"
 	}
-	for _, rc := range r.Reasons {
-		q.Reasons = append(q.Reasons, views.ReasonRow{Verdict: rc.Verdict, Class: rc.Class, Reason: rc.Reason, Count: formatCount(rc.Count)})
-	}
-	for _, rc := range r.Rejected {
-		q.Rejected = append(q.Rejected, views.ReasonRow{Reason: rc.Reason, Count: formatCount(rc.Count)})
-	}
-	q.Total = formatCount(total)
-	return q
+	return label, shownValue(f.Value)
 }
 
-// with returns q with the pairs (key, value) set; an empty value deletes.
-func with(q url.Values, pairs ...string) string {
-	out := url.Values{}
-	for k, v := range q {
-		out[k] = slices.Clone(v)
+// shownValue is how a dimension value reads: "" is "(none)".
+func shownValue(v string) string {
+	if v == "" {
+		return "(none)"
 	}
-	for i := 0; i+1 < len(pairs); i += 2 {
-		if pairs[i+1] == "" {
-			out.Del(pairs[i])
-		} else {
-			out.Set(pairs[i], pairs[i+1])
-		}
-	}
-	return out.Encode()
+	return v
 }
 
-// without returns q without one value of key.
-func without(q url.Values, key, value string) string {
-	out := url.Values{}
-	for k, vs := range q {
-		for _, v := range vs {
-			if k != key || v != value {
-				out.Add(k, v)
-			}
-		}
-	}
-	return out.Encode()
-}
-
-// hiddenInputs carries q's parameters, except skip, through a GET form.
-func hiddenInputs(q url.Values, skip ...string) []views.Hidden {
+// hiddenInputs carries v's parameters through a GET form, sorted.
+func hiddenInputs(v url.Values) []views.Hidden {
 	var out []views.Hidden
-	keys := make([]string, 0, len(q))
-	for k := range q {
-		if !slices.Contains(skip, k) {
-			keys = append(keys, k)
-		}
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		for _, v := range q[k] {
-			out = append(out, views.Hidden{Name: k, Value: v})
+	for _, k := range slices.Sorted(maps.Keys(v)) {
+		for _, x := range v[k] {
+			out = append(out, views.Hidden{Name: k, Value: x})
 		}
 	}
 	return out
@@ -188,16 +238,44 @@ func formatCount(n uint64) string {
 	return s
 }
 
-func ratio(a, b uint64) string {
-	if b == 0 {
-		return "–"
+// formatPercent is a share (0..1) as a whole percentage, or with one
+// decimal under 10 %.
+func formatPercent(share float64) string {
+	p := 100 * share
+	if p > 0 && p < 10 {
+		return strconv.FormatFloat(p, 'f', 1, 64) + "%"
 	}
-	return strconv.FormatFloat(float64(a)/float64(b), 'f', 2, 64)
+	return strconv.FormatFloat(p, 'f', 0, 64) + "%"
 }
 
-func percent(n, total uint64) string {
+// formatDuration is a visit duration: "0s", "45s", "3m 07s", "1h 02m".
+func formatDuration(d time.Duration) string {
+	s := int(d.Round(time.Second).Seconds())
+	switch {
+	case s < 60:
+		return strconv.Itoa(s) + "s"
+	case s < 3600:
+		return strconv.Itoa(s/60) + "m " + pad2(s%60) + "s"
+	}
+	return strconv.Itoa(s/3600) + "h " + pad2(s/60%60) + "m"
+}
+
+func pad2(n int) string {
+	if n < 10 {
+		return "0" + strconv.Itoa(n)
+	}
+	return strconv.Itoa(n)
+}
+
+// percentOf is n/total as a percentage with one decimal ("0%" for none).
+func percentOf(n, total uint64) string {
 	if total == 0 {
 		return "0%"
 	}
 	return strconv.FormatFloat(100*float64(n)/float64(total), 'f', 1, 64) + "%"
+}
+
+// barWidth is a share (0..1) as the width of a row's bar, 0 to 100.
+func barWidth(share float64) string {
+	return strconv.FormatFloat(min(max(share, 0), 1)*100, 'f', 1, 64)
 }

@@ -2,6 +2,7 @@ package dashboard
 
 import (
 	"context"
+	"html"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -9,49 +10,234 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/verityhq/verity/storage"
 )
 
-func TestParsePeriod(t *testing.T) {
-	now := time.Date(2026, 3, 15, 13, 45, 0, 0, time.UTC)
-	day := func(m time.Month, d int) time.Time { return time.Date(2026, m, d, 0, 0, 0, 0, time.UTC) }
-	for _, tc := range []struct {
-		query    string
-		from, to time.Time
-		step     Step
-		label    string
-	}{
-		{"", day(2, 14), day(3, 16), StepDay, "Last 30 days"},
-		{"period=today", day(3, 15), day(3, 16), StepHour, "Today"},
-		{"period=yesterday", day(3, 14), day(3, 15), StepHour, "Yesterday"},
-		{"period=7d", day(3, 9), day(3, 16), StepDay, "Last 7 days"},
-		{"period=month", day(3, 1), day(3, 16), StepDay, "Month to date"},
-		{"period=lastmonth", day(2, 1), day(3, 1), StepDay, "Last month"},
-		{"period=12mo", time.Date(2025, 4, 1, 0, 0, 0, 0, time.UTC), day(4, 1), StepMonth, "Last 12 months"},
-		{"period=custom&from=2026-03-01&to=2026-03-02", day(3, 1), day(3, 3), StepHour, "1 Mar 2026 – 2 Mar 2026"},
-		{"period=custom&from=2025-01-01&to=2026-01-01", time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), day(1, 2), StepMonth, "1 Jan 2025 – 1 Jan 2026"},
-	} {
-		q, _ := url.ParseQuery(tc.query)
-		p, err := ParsePeriod(q, now)
-		if err != nil {
-			t.Errorf("%s: %v", tc.query, err)
-			continue
+// visit is one session of the overview's test data.
+type visit struct {
+	ago      time.Duration // before now: the first pageview
+	pages    []string
+	source   string
+	country  string
+	verdict  string
+	campaign string
+	engaged  uint32 // ms, as one engagement event
+	event    string // a custom event, with prop plan=pro
+	vital    float64
+	domProb  string // a DOM-check finding on the first page
+}
+
+// visits stores vs as site's sessions, each its own visitor.
+func (f *fixture) visits(site storage.Site, now time.Time, vs ...visit) {
+	f.t.Helper()
+	var es []storage.Event
+	for _, v := range vs {
+		f.eventSeq++
+		visitor := f.eventSeq
+		ts := now.Add(-v.ago).UTC().Truncate(time.Second)
+		base := storage.Event{SiteID: site.ID, VisitorID: visitor, SessionID: visitor, Hostname: site.Domain, Country: v.country,
+			Device: "desktop", Browser: "Chrome", BrowserVersion: "131.0", OS: "Windows", OSVersion: "10",
+			Verdict: v.verdict, Ingest: "browser", PropKeys: []string{}, PropValues: []string{}, Reasons: []string{}}
+		if base.Verdict == "" {
+			base.Verdict = "ok"
 		}
-		if !p.From.Equal(tc.from) || !p.To.Equal(tc.to) || p.Step != tc.step || p.Label != tc.label {
-			t.Errorf("%s: got %s..%s %s %q, want %s..%s %s %q", tc.query, p.From, p.To, p.Step, p.Label, tc.from, tc.to, tc.step, tc.label)
+		if base.Verdict != "ok" {
+			base.Class, base.Reasons = "sivt_automation", []string{"webdriver"}
+		}
+		add := func(typ, name, path string, at time.Time, edit func(*storage.Event)) {
+			f.eventSeq++
+			e := base
+			e.EventID, e.PageLoadID, e.Seq, e.Type, e.Name, e.Pathname, e.TS = f.eventSeq, uuid.New(), 1, typ, name, path, at
+			if edit != nil {
+				edit(&e)
+			}
+			es = append(es, e)
+		}
+		for i, p := range v.pages {
+			at := ts.Add(time.Duration(i) * time.Second)
+			add("pageview", "", p, at, func(e *storage.Event) {
+				e.Source, e.Channel = "Direct / None", "direct"
+				if i == 0 && v.source != "" {
+					e.Source, e.Channel, e.UTMCampaign = v.source, "search", v.campaign
+				}
+			})
+		}
+		if v.engaged > 0 {
+			add("engagement", "", v.pages[0], ts, func(e *storage.Event) { e.EngagementMS = v.engaged })
+		}
+		if v.event != "" {
+			add("custom", v.event, v.pages[0], ts, func(e *storage.Event) { e.PropKeys, e.PropValues = []string{"plan"}, []string{"pro"} })
+		}
+		if v.vital > 0 {
+			add("vital", "LCP", v.pages[0], ts, func(e *storage.Event) { e.Value = v.vital })
+		}
+		if v.domProb != "" {
+			add("dom_check", "checked", v.pages[0], ts, func(e *storage.Event) { e.Value = 1 })
+			add("dom_check", v.domProb, v.pages[0], ts, func(e *storage.Event) { e.Value = 1 })
 		}
 	}
-	for _, bad := range []string{"period=forever", "period=custom", "period=custom&from=2026-03-02&to=2026-03-01", "period=custom&from=2020-01-01&to=2026-01-01", "period=custom&from=x&to=y"} {
-		q, _ := url.ParseQuery(bad)
-		if _, err := ParsePeriod(q, now); err == nil {
-			t.Errorf("%s: no error", bad)
-		}
+	if err := f.st.InsertEvents(context.Background(), es); err != nil {
+		f.t.Fatal(err)
 	}
 }
 
-// The overview shows the store's numbers for the view in the URL, the
-// quality panel with every verdict, and a chart point per bucket.
-func TestOverviewNumbers(t *testing.T) {
+// overviewData is the test data of the overview tests: on site A this
+// week three human visits (four pageviews), one suspicious, and last week
+// one; on site B (another tenant) plenty, which must never show.
+func (f *fixture) overviewData(now time.Time) {
+	f.t.Helper()
+	f.visits(f.siteA, now,
+		visit{ago: time.Minute, pages: []string{"/", "/pricing"}, source: "Google", country: "DE", engaged: 30_000, event: "signup", vital: 1800, domProb: "img_no_alt"},
+		visit{ago: 20 * time.Minute, pages: []string{"/"}, source: "Google", country: "FR", campaign: `=HYPERLINK("http://evil.example")`, vital: 5000},
+		visit{ago: 2 * time.Hour, pages: []string{"/blog"}, country: "DE"},
+		visit{ago: 3 * time.Hour, pages: []string{"/"}, source: "Bing", country: "US", verdict: "suspect"},
+		visit{ago: 10 * 24 * time.Hour, pages: []string{"/"}, source: "Google", country: "DE"},
+	)
+	f.visits(f.siteB, now,
+		visit{ago: time.Minute, pages: []string{"/", "/b", "/c"}, source: "Google", country: "DE", event: "signup"},
+		visit{ago: time.Minute, pages: []string{"/"}, source: "Google", country: "DE"},
+	)
+}
+
+// stat reads a headline number and its change from the page.
+func stat(body, label string) (value, change string) {
+	block := between(body, `data-testid="stat-`+label+`"`, "</div>")
+	value = between(block, "<dd>", "</dd>")
+	ch := between(block, `class="change`, "<span")
+	change = strings.TrimSpace(ch[strings.Index(ch, ">")+1:])
+	return html.UnescapeString(value), html.UnescapeString(change)
+}
+
+// panelRows reads a panel's rows as "label|cell|cell...".
+func panelRows(body, panel string) []string {
+	sec := between(body, `data-testid="panel-`+panel+`"`, "</section>")
+	var out []string
+	for _, tr := range strings.Split(sec, `<tr data-testid="row">`)[1:] {
+		label := between(tr, `data-testid="filter-link">`, "</a>")
+		row := html.UnescapeString(label)
+		for _, td := range regexp.MustCompile(`<td class="num">([^<]*)</td>`).FindAllStringSubmatch(tr, -1) {
+			row += "|" + td[1]
+		}
+		out = append(out, row)
+	}
+	return out
+}
+
+// rowLink is the filter link of the panel's row labelled label.
+func rowLink(t *testing.T, body, panel, label string) string {
+	t.Helper()
+	sec := between(body, `data-testid="panel-`+panel+`"`, "</section>")
+	m := regexp.MustCompile(`<a href="([^"]*)" class="filter" title="[^"]*" data-testid="filter-link">` + regexp.QuoteMeta(label) + `</a>`).FindStringSubmatch(sec)
+	if m == nil {
+		t.Fatalf("no row %q in panel %s:\n%s", label, panel, sec)
+	}
+	return html.UnescapeString(m[1])
+}
+
+// The overview shows exact numbers from the statistics layer; clicking a
+// row adds its filter (a chip) and changes the numbers; filters combine
+// and are removed by their chip's link.
+func TestOverviewNumbersAndFilters(t *testing.T) {
+	f := newFixture(t, DefaultConfig())
+	now := time.Now().UTC()
+	f.overviewData(now)
+	c := f.signedIn(f.viewerA)
+	base := "/sites/" + f.siteA.ID.String()
+
+	r := c.get(base + "?period=7d")
+	if r.status != http.StatusOK {
+		t.Fatalf("%d\n%s", r.status, excerpt(r.body))
+	}
+	for label, want := range map[string][2]string{
+		"Unique visitors": {"3", "+200%"}, "Visits": {"3", "+200%"}, "Pageviews": {"4", "+300%"},
+		"Views per visit": {"1.33", "+33%"}, "Bounce rate": {"67%", "−33 pts"}, "Visit duration": {"10s", "new"},
+	} {
+		if v, ch := stat(r.body, label); v != want[0] || ch != want[1] {
+			t.Errorf("%s = %q %q, want %q %q", label, v, ch, want[0], want[1])
+		}
+	}
+	for panel, want := range map[string][]string{
+		"sources":   {"Google|2|3|67%", "Direct / None|1|1|33%"},
+		"pages":     {"/|2|2|67%", "/blog|1|1|33%", "/pricing|1|1|33%"},
+		"locations": {"DE|2|3|67%", "FR|1|1|33%"},
+		"devices":   {"desktop|3|4|100%"},
+		"events":    {"signup|1|1|33%"},
+	} {
+		if got := panelRows(r.body, panel); strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Errorf("panel %s = %q, want %q", panel, got, want)
+		}
+	}
+	vitals := between(r.body, `data-testid="vitals-site"`, "</tr>")
+	if !strings.Contains(vitals, `data-rating="poor">5.00 s`) && !strings.Contains(vitals, `data-rating="needs-improvement">1.80 s`) {
+		t.Errorf("site LCP p75 not shown with its rating: %s", vitals)
+	}
+	dom := between(r.body, `data-testid="dom-page"`, "</tr>")
+	if !strings.Contains(dom, ">/</a>") || !strings.Contains(dom, "Images without alt text (100%)") {
+		t.Errorf("DOM findings row = %s", dom)
+	}
+	if strings.Contains(r.body, `data-testid="empty"`) || strings.Contains(r.body, `data-testid="chips"`) {
+		t.Error("empty state or chips without reason")
+	}
+
+	// Tabs are links that keep the state.
+	tab := c.get(base + "?period=7d&sources=utm_campaign")
+	if got := panelRows(tab.body, "sources"); len(got) != 2 || got[0] != "(none)|2|3|67%" || got[1] != `=HYPERLINK("http://evil.example")|1|1|33%` {
+		t.Errorf("UTM campaign tab = %q", got)
+	}
+	if !strings.Contains(tab.body, `href="`+base+`?period=7d&amp;sources=utm_campaign&amp;view=all"`) {
+		t.Error("the view toggle drops the tab")
+	}
+
+	// Click "Google": the chip shows and the numbers change.
+	link := rowLink(t, r.body, "sources", "Google")
+	if link != base+"?f=source%3AGoogle&period=7d" {
+		t.Errorf("row link = %q", link)
+	}
+	r = c.get(link)
+	if !strings.Contains(r.body, `Source: <strong>Google</strong>`) {
+		t.Fatalf("no chip:\n%s", between(r.body, `data-testid="period"`, `data-testid="totals"`))
+	}
+	if v, _ := stat(r.body, "Unique visitors"); v != "2" {
+		t.Errorf("filtered visitors = %q, want 2", v)
+	}
+	if v, _ := stat(r.body, "Pageviews"); v != "3" {
+		t.Errorf("filtered pageviews = %q, want 3", v)
+	}
+	if !strings.Contains(r.body, `data-testid="quality-unfiltered"`) {
+		t.Error("the quality panel does not say filters do not apply to it")
+	}
+	// Then "FR" in locations: both filters hold.
+	r = c.get(rowLink(t, r.body, "locations", "FR"))
+	if v, _ := stat(r.body, "Pageviews"); v != "1" || strings.Count(r.body, `data-testid="chip"`) != 2 {
+		t.Errorf("two filters: pageviews %q, %d chips", v, strings.Count(r.body, `data-testid="chip"`))
+	}
+	// Removing the Google chip keeps FR.
+	rm := html.UnescapeString(regexp.MustCompile(`<a href="([^"]*)" aria-label="Remove filter Source Google"`).FindStringSubmatch(r.body)[1])
+	if rm != base+"?f=country%3AFR&period=7d" {
+		t.Errorf("remove link = %q", rm)
+	}
+	// The event's row shows its properties.
+	r = c.get(rowLink(t, c.get(base+"?period=7d").body, "events", "signup"))
+	if got := panelRows(r.body, "props"); len(got) != 1 || got[0] != "pro|1|1|100%" {
+		t.Errorf("properties of signup = %q", got)
+	}
+	// A filter that matches nothing says so.
+	r = c.get(base + "?period=7d&f=country:JP")
+	if !strings.Contains(r.body, "No visits match these filters") || strings.Contains(r.body, `data-testid="empty-snippet"`) {
+		t.Errorf("no-match state missing:\n%s", between(r.body, `data-testid="chips"`, `data-testid="totals"`))
+	}
+	// A period without data shows the snippet to install.
+	r = c.get(base + "?period=custom&from=2025-01-01&to=2025-01-31")
+	if !strings.Contains(r.body, `data-testid="empty-snippet"`) || !strings.Contains(r.body, f.siteA.PublicKey) {
+		t.Error("empty period without the install snippet")
+	}
+}
+
+// The view toggle changes the numbers; the quality panel counts every
+// verdict whatever the view; a chart point per bucket with its tooltip.
+func TestOverviewViewsAndChart(t *testing.T) {
 	f := newFixture(t, DefaultConfig())
 	now := time.Now().UTC()
 	f.events(f.siteA, now.Add(-time.Minute), "ok", "ok", "ok", "suspect", "invalid")
@@ -62,90 +248,81 @@ func TestOverviewNumbers(t *testing.T) {
 	}
 	c := f.signedIn(f.viewerA)
 	base := "/sites/" + f.siteA.ID.String()
-	stat := func(body, label string) string {
-		return between(body, "<dt>"+label+"</dt><dd>", "</dd>")
-	}
 	for _, tc := range []struct {
 		query                string
-		pageviews, points    string
+		pageviews            string
+		points               int
 		activeView, activePd string
-		humanEvents          string // quality panel: every view counts all verdicts
+		humanEvents          string
 	}{
-		{"", "4", "30", "Human", "Last 30 days", "4"},
-		{"?view=all", "6", "30", "All", "Last 30 days", "4"},
-		{"?view=suspicious", "2", "30", "Suspicious only", "Last 30 days", "4"},
-		{"?period=today", "3", "24", "Human", "Today", "3"},
-		{"?period=7d&view=all", "6", "7", "All", "Last 7 days", "4"},
+		{"", "4", 30, "Human", "Last 30 days", "4"},
+		{"?view=all", "6", 30, "All", "Last 30 days", "4"},
+		{"?view=suspicious", "2", 30, "Suspicious only", "Last 30 days", "4"},
+		{"?period=today", "3", 24, "Human", "Today", "3"},
+		{"?period=7d&view=all", "6", 7, "All", "Last 7 days", "4"},
 	} {
 		r := c.get(base + tc.query)
 		if r.status != http.StatusOK {
 			t.Fatalf("%s: %d\n%s", tc.query, r.status, excerpt(r.body))
 		}
-		if got := stat(r.body, "Pageviews"); got != tc.pageviews {
+		if got, _ := stat(r.body, "Pageviews"); got != tc.pageviews {
 			t.Errorf("%s: pageviews %q, want %s", tc.query, got, tc.pageviews)
 		}
-		if got := strings.Count(r.body, `data-testid="chart-point"`); got != atoi(tc.points) {
-			t.Errorf("%s: %d chart points, want %s", tc.query, got, tc.points)
+		if got := strings.Count(r.body, `data-testid="chart-point"`); got != tc.points {
+			t.Errorf("%s: %d chart points, want %d", tc.query, got, tc.points)
 		}
 		if !strings.Contains(r.body, `aria-current="page" data-testid="view-`+tc.activeView+`"`) {
 			t.Errorf("%s: view %s not marked current", tc.query, tc.activeView)
 		}
-		if !regexp.MustCompile(`aria-current="page">` + tc.activePd + `</a>`).MatchString(r.body) {
+		if !strings.Contains(r.body, `aria-current="page">`+tc.activePd+`</a>`) {
 			t.Errorf("%s: period %s not marked current", tc.query, tc.activePd)
 		}
-		// The quality panel counts every verdict whatever the view.
 		for verdict, want := range map[string]string{"ok": tc.humanEvents, "suspect": "1", "invalid": "1"} {
 			row := between(r.body, `data-testid="verdict-`+verdict+`">`, "</tr>")
 			if !strings.Contains(row, `<td class="num">`+want+`</td>`) {
 				t.Errorf("%s: verdict %s row %q, want count %s", tc.query, verdict, row, want)
 			}
 		}
-		if !strings.Contains(r.body, "<code>origin_not_allowed</code></td><td class=\"num\">4</td>") {
-			t.Errorf("%s: rejections missing", tc.query)
-		}
-		if !strings.Contains(r.body, "<code>webdriver</code>") {
-			t.Errorf("%s: reason missing", tc.query)
+		if !strings.Contains(r.body, "<code>origin_not_allowed</code></td><td class=\"num\">4</td>") || !strings.Contains(r.body, "<code>webdriver</code>") {
+			t.Errorf("%s: rejections or reasons missing", tc.query)
 		}
 	}
-	// Links keep the other parameters: the view toggle keeps the period.
 	r := c.get(base + "?period=7d")
-	if !strings.Contains(r.body, `href="/sites/`+f.siteA.ID.String()+`?period=7d&amp;view=all"`) {
+	if !strings.Contains(r.body, `href="`+base+`?period=7d&amp;view=all"`) {
 		t.Errorf("view link drops the period:\n%s", between(r.body, `data-testid="views"`, "</nav>"))
 	}
-	// A tooltip per point, with the bucket and both numbers.
 	if !regexp.MustCompile(`<title>[A-Z][a-z]{2} \d{1,2} [A-Z][a-z]{2} \d{4}: \d+ visitors, \d+ pageviews</title>`).MatchString(r.body) {
 		t.Error("chart points lack tooltips")
 	}
-	for _, bad := range []string{"?view=bots", "?period=forever", "?period=custom&from=2026-01-02&to=2026-01-01"} {
-		if r := c.get(base + bad); r.status != http.StatusBadRequest {
-			t.Errorf("%s: %d, want 400", bad, r.status)
+	// The custom-period form carries the other parameters.
+	r = c.get(base + "?view=all&f=page:/&pages=exit_page")
+	form := between(r.body, `data-testid="custom-range"`, "</form>")
+	for _, want := range []string{`name="f" value="page:/"`, `name="pages" value="exit_page"`, `name="view" value="all"`} {
+		if !strings.Contains(form, want) {
+			t.Errorf("custom-period form lacks %s: %s", want, form)
 		}
 	}
 }
 
-// Filters in the URL show as chips with links that remove them; until the
-// statistics layer applies filters, the page says so instead of showing
-// unfiltered numbers.
-func TestOverviewFilterChips(t *testing.T) {
+// A bad query string is a 400 page that says what is wrong.
+func TestOverviewBadQuery(t *testing.T) {
 	f := newFixture(t, DefaultConfig())
-	c := f.signedIn(f.ownerA)
+	c := f.signedIn(f.viewerA)
 	base := "/sites/" + f.siteA.ID.String()
-	r := c.get(base + "?period=7d&country=DE&page=%2Fpricing&ignored=1")
-	if r.status != http.StatusOK {
-		t.Fatalf("%d", r.status)
-	}
-	for _, want := range []string{
-		`Page: <strong>/pricing</strong>`,
-		`Country: <strong>DE</strong>`,
-		`href="` + base + `?country=DE&amp;ignored=1&amp;period=7d" aria-label="Remove filter Page /pricing"`,
-		`data-testid="notice"`,
+	for q, want := range map[string]string{
+		"?view=bots":      "unknown view",
+		"?period=forever": "forever",
+		"?period=custom&from=2026-01-02&to=2026-01-01": "before from",
+		"?f=planet:Mars":               "unknown dimension",
+		"?country=DE":                  "unknown parameter",
+		"?sources=page":                "not a tab of Sources",
+		"?site=" + f.siteB.ID.String(): "unknown parameter",
+		"?period=7d&period=30d":        "given 2 times",
 	} {
-		if !strings.Contains(r.body, want) {
-			t.Errorf("lacks %q:\n%s", want, between(r.body, `data-testid="chips"`, "</section>"))
+		r := c.get(base + q)
+		if r.status != http.StatusBadRequest || !strings.Contains(html.UnescapeString(r.body), want) {
+			t.Errorf("%s: %d, want 400 saying %q\n%s", q, r.status, want, excerpt(r.body))
 		}
-	}
-	if strings.Contains(r.body, `data-testid="totals"`) {
-		t.Error("unfiltered totals shown under filter chips")
 	}
 }
 
@@ -167,7 +344,7 @@ func TestStoredMarkupIsInert(t *testing.T) {
 		t.Fatal(err)
 	}
 	ev := storage.Event{SiteID: s.ID, TS: time.Now().UTC().Truncate(time.Second), EventID: 99, Type: "pageview", Title: payload, Pathname: "/" + payload,
-		Referrer: payload, Verdict: "suspect", Class: payload, Reasons: []string{payload}, Ingest: "browser", PropKeys: []string{}, PropValues: []string{}}
+		Referrer: payload, Source: payload, Verdict: "suspect", Class: payload, Reasons: []string{payload}, Ingest: "browser", PropKeys: []string{}, PropValues: []string{}}
 	if err := f.st.InsertEvents(ctx, []storage.Event{ev}); err != nil {
 		t.Fatal(err)
 	}
@@ -179,7 +356,8 @@ func TestStoredMarkupIsInert(t *testing.T) {
 		"/sites",
 		"/sites/" + s.ID.String(),
 		"/sites/" + s.ID.String() + "?view=all",
-		"/sites/" + s.ID.String() + "?page=" + url.QueryEscape(payload),
+		"/sites/" + s.ID.String() + "?f=" + url.QueryEscape("page:"+payload),
+		"/sites/" + s.ID.String() + "/realtime",
 		"/sites/" + s.ID.String() + "/settings",
 		"/tenants/" + f.tenantA.ID.String() + "/members",
 		"/tenants/" + f.tenantA.ID.String() + "/tokens",
@@ -202,12 +380,4 @@ func TestStoredMarkupIsInert(t *testing.T) {
 	if shown < len(pages)-1 {
 		t.Errorf("the escaped payload appears on %d of %d pages; the test would prove little", shown, len(pages))
 	}
-}
-
-func atoi(s string) int {
-	n := 0
-	for _, r := range s {
-		n = n*10 + int(r-'0')
-	}
-	return n
 }

@@ -67,6 +67,8 @@ func (h *Handler) routes(r fiber.Router) {
 
 	site := r.Group("/sites/:site", h.requireUser, h.siteAccess)
 	site.Get("/", h.overview)
+	site.Get("/export/:panel.csv", h.export)
+	site.Get("/realtime", h.realtime)
 	site.Get("/settings", h.settingsPage)
 	admin := requireRole(storage.RoleAdmin)
 	site.Post("/settings", admin, h.saveSettings)

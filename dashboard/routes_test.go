@@ -34,6 +34,15 @@ var scopedRoutes = []routeCase{
 	{"overview with a period and view", http.MethodGet, func(_ *fixture, _ storage.Tenant, s storage.Site) string {
 		return "/sites/" + s.ID.String() + "?period=7d&view=suspicious"
 	}, nil, 200},
+	{"overview with filters and tabs", http.MethodGet, func(_ *fixture, _ storage.Tenant, s storage.Site) string {
+		return "/sites/" + s.ID.String() + "?f=source:Google&devices=browser&prop=plan"
+	}, nil, 200},
+	{"export", http.MethodGet, func(_ *fixture, _ storage.Tenant, s storage.Site) string {
+		return "/sites/" + s.ID.String() + "/export/source.csv?period=7d"
+	}, nil, 200},
+	{"realtime", http.MethodGet, func(_ *fixture, _ storage.Tenant, s storage.Site) string {
+		return "/sites/" + s.ID.String() + "/realtime"
+	}, nil, 200},
 	{"settings", http.MethodGet, func(_ *fixture, _ storage.Tenant, s storage.Site) string {
 		return "/sites/" + s.ID.String() + "/settings"
 	}, nil, 200},

@@ -83,6 +83,7 @@ func TestStatsQueriesBindTheSiteInEverySubquery(t *testing.T) {
 	}
 	_, _ = st.Vitals(ctx, q, 0)
 	_, _ = st.DOMFindings(ctx, q, 0)
+	_, _ = st.PropKeys(ctx, q, 0)
 	_, _ = st.Realtime(ctx, site, q.From)
 	_, _ = st.CountIngest(ctx, site, "demo")
 	if len(rec.queries) < 12 {

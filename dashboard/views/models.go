@@ -8,6 +8,9 @@ type Chrome struct {
 	CSRF     string
 	User     string
 	Operator bool
+	// Refresh, when not 0, reloads the page every so many seconds when
+	// JavaScript is off (htmx refreshes parts of it otherwise).
+	Refresh int
 }
 
 // Login is the sign-in page.
@@ -83,65 +86,6 @@ type Settings struct {
 	Notice                           string
 	Errors                           []string
 }
-
-// Overview is a site's statistics page.
-type Overview struct {
-	Chrome
-	Site     SiteHeader
-	Period   string // label of the chosen period
-	From, To string // the period's first and last day, for the custom form
-	View     string
-	Periods  []Choice
-	Views    []Choice
-	Hidden   []Hidden // the URL's other parameters, kept by the custom-period form
-	Chips    []Chip
-	Notice   string
-	Totals   []Stat
-	Chart    Chart
-	Quality  Quality
-}
-
-// Choice is one option of a picker, as a link.
-type Choice struct {
-	Label, URL string
-	Active     bool
-}
-
-// Hidden is a hidden form input.
-type Hidden struct{ Name, Value string }
-
-// Chip is one active filter, with the link that removes it.
-type Chip struct{ Label, Value, RemoveURL string }
-
-// Stat is one headline number.
-type Stat struct{ Label, Value string }
-
-// Chart is a line chart of two series over labelled buckets.
-type Chart struct {
-	Title          string
-	ALabel, BLabel string
-	Points         []ChartPoint
-}
-
-// ChartPoint is one bucket of a Chart.
-type ChartPoint struct {
-	Label string
-	A, B  uint64
-}
-
-// Quality is the traffic-quality panel.
-type Quality struct {
-	Total    string
-	Verdicts []Share
-	Reasons  []ReasonRow
-	Rejected []ReasonRow
-}
-
-// Share is one verdict's part of the events.
-type Share struct{ Key, Label, Count, Percent string }
-
-// ReasonRow is one reason code and how often it applied.
-type ReasonRow struct{ Verdict, Class, Reason, Count string }
 
 // Members is a tenant's members page.
 type Members struct {
