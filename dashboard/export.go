@@ -159,16 +159,10 @@ type csvWriter struct{ w *csv.Writer }
 
 func (w *csvWriter) row(cells ...string) { _ = w.w.Write(cells) } // errors surface at Flush
 
-// text defuses CSV injection (OWASP, "CSV Injection"): a cell that starts
-// with =, +, -, @, a tab or a carriage return would be read as a formula by
-// spreadsheets, so it gets a leading single quote. encoding/csv quotes the
-// cell as needed. Numbers the dashboard computes do not go through here.
-func (w *csvWriter) text(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
-	}
-	return s
-}
+// text defuses CSV injection in a cell taken from the data (see
+// defuseFormula); encoding/csv quotes the cell as needed. Numbers the
+// dashboard computes do not go through here.
+func (w *csvWriter) text(s string) string { return defuseFormula(s) }
 
 func num(n uint64) string      { return strconv.FormatUint(n, 10) }
 func decimal(f float64) string { return strconv.FormatFloat(f, 'f', 4, 64) }

@@ -189,18 +189,23 @@ func (c *csvRows) Close() error {
 	return c.buf.Flush()
 }
 
-// csvCell formats one value. Text is defused against formula injection: a
+// defuseFormula defends against CSV injection (OWASP, "CSV Injection"): a
 // spreadsheet runs a cell that starts with = + - @ (or a tab or carriage
 // return before one) as a formula, so such text gets a leading apostrophe,
-// which spreadsheets show as text and hide (OWASP's advice). Numbers are
-// written as they are: they cannot carry a formula.
+// which spreadsheets show as text and hide.
+func defuseFormula(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}
+
+// csvCell formats one value of a raw export; text through defuseFormula.
+// Numbers are written as they are: they cannot carry a formula.
 func csvCell(v any) string {
 	switch x := v.(type) {
 	case string:
-		if x != "" && strings.ContainsRune("=+-@\t\r", rune(x[0])) {
-			return "'" + x
-		}
-		return x
+		return defuseFormula(x)
 	case time.Time:
 		return x.UTC().Format(time.RFC3339)
 	case bool:
