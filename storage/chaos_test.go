@@ -1,0 +1,131 @@
+package storage_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/verityhq/verity/storage"
+	"github.com/verityhq/verity/storage/chtest"
+)
+
+// Chaos tests: the writer on a real, private ClickHouse that is stopped,
+// slowed or restarted under concurrent load. Each ends with every accepted
+// event stored exactly once (count() == uniqExact(event_id) == accepted).
+
+// load runs producers that enqueue batches of 10 distinct events until
+// stopped, counting what the writer accepted and what it refused as busy.
+type load struct {
+	w        *storage.Writer
+	site     uuid.UUID
+	accepted atomic.Int64
+	busy     atomic.Int64
+	stop     chan struct{}
+	wg       sync.WaitGroup
+}
+
+// startLoad starts producers goroutines, each enqueueing about rate batches
+// of 10 events per second.
+func startLoad(w *storage.Writer, site uuid.UUID, producers, rate int) *load {
+	l := &load{w: w, site: site, stop: make(chan struct{})}
+	pause := time.Second / time.Duration(rate)
+	for p := range producers {
+		l.wg.Add(1)
+		go func() {
+			defer l.wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-l.stop:
+					return
+				default:
+				}
+				err := w.Enqueue(testEvents(site, p*10_000_000+i*10, 10)...)
+				switch {
+				case err == nil:
+					l.accepted.Add(10)
+				case errors.Is(err, storage.ErrBusy):
+					l.busy.Add(10)
+				case errors.Is(err, storage.ErrClosed):
+					return
+				}
+				time.Sleep(pause)
+			}
+		}()
+	}
+	return l
+}
+
+// halt stops the producers and returns how many events were accepted.
+func (l *load) halt() int64 {
+	close(l.stop)
+	l.wg.Wait()
+	return l.accepted.Load()
+}
+
+// assertPersisted checks that exactly the accepted events are stored, once.
+func assertPersisted(t *testing.T, cfg storage.Config, site uuid.UUID, accepted int64) {
+	t.Helper()
+	rows, distinct := countRows(t, cfg, site)
+	if rows != uint64(accepted) || distinct != uint64(accepted) {
+		t.Fatalf("stored %d rows (%d distinct event ids), accepted %d", rows, distinct, accepted)
+	}
+	t.Logf("accepted %d = persisted %d rows, %d distinct", accepted, rows, distinct)
+}
+
+// TestChaosSpoolFullWhileDown: ClickHouse dies under load, the spool fills
+// to its cap and the writer then refuses with ErrBusy (the collector's 503);
+// after ClickHouse returns, everything accepted before is stored once.
+func TestChaosSpoolFullWhileDown(t *testing.T) {
+	srv := chtest.NewServer(t)
+	cfg := chtest.ConfigFor(t, srv.Addr())
+	st := chtest.StoreFor(t, cfg)
+	wcfg := writerConfig(t)
+	wcfg.QueueSize, wcfg.BatchSize = 2_000, 200
+	wcfg.SpoolMaxBytes = 256 << 10 // a few dozen batches
+	w, err := storage.NewWriter(wcfg, st, quietLog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	site := uuid.New()
+	l := startLoad(w, site, 4, 200)
+	waitFor(t, "events inserted while ClickHouse is up", 10*time.Second, func() bool { return w.Stats().Inserted > 1000 })
+
+	if err := srv.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the writer refusing events once the spool is full", 20*time.Second, func() bool {
+		return l.busy.Load() > 0 && w.Stats().SpoolBytes > wcfg.SpoolMaxBytes/2
+	})
+	busyBefore := l.busy.Load()
+	time.Sleep(300 * time.Millisecond) // it keeps refusing while full
+	s := w.Stats()
+	if l.busy.Load() <= busyBefore || !s.Down || s.SpoolBytes > wcfg.SpoolMaxBytes || s.Queued > wcfg.QueueSize {
+		t.Fatalf("while full: stats %+v, busy %d then %d; want Down, spool within %d bytes, queue within %d, still refusing",
+			s, busyBefore, l.busy.Load(), wcfg.SpoolMaxBytes, wcfg.QueueSize)
+	}
+	if !w.SpoolNearlyFull() {
+		t.Errorf("SpoolNearlyFull false with %d of %d bytes spooled", s.SpoolBytes, wcfg.SpoolMaxBytes)
+	}
+
+	if err := srv.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "spool replayed and the writer accepting again", 30*time.Second, func() bool {
+		s := w.Stats()
+		return s.SpoolFiles == 0 && !s.Down
+	})
+	accepted := l.halt()
+	if err := w.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if s := w.Stats(); s.Spooled == 0 || s.Replayed+s.Deduplicated != s.Spooled {
+		t.Fatalf("stats %+v: want every spooled event replayed or found stored", s)
+	}
+	t.Logf("refused %d events as busy", l.busy.Load())
+	assertPersisted(t, cfg, site, accepted)
+}
