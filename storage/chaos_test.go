@@ -129,3 +129,52 @@ func TestChaosSpoolFullWhileDown(t *testing.T) {
 	t.Logf("refused %d events as busy", l.busy.Load())
 	assertPersisted(t, cfg, site, accepted)
 }
+
+// TestChaosStopWhileDownPersistsOnNextStart: the writer is closed
+// gracefully mid-load while ClickHouse is down; what it held goes to the
+// spool, and the next writer on that spool stores it once ClickHouse is back.
+func TestChaosStopWhileDownPersistsOnNextStart(t *testing.T) {
+	srv := chtest.NewServer(t)
+	cfg := chtest.ConfigFor(t, srv.Addr())
+	st := chtest.StoreFor(t, cfg)
+	wcfg := writerConfig(t)
+	wcfg.QueueSize = 20_000
+	w, err := storage.NewWriter(wcfg, st, quietLog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	site := uuid.New()
+	l := startLoad(w, site, 4, 500)
+	waitFor(t, "events inserted while ClickHouse is up", 10*time.Second, func() bool { return w.Stats().Inserted > 1000 })
+	if err := srv.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "events spooled while ClickHouse is down", 10*time.Second, func() bool { return w.Stats().Spooled > 1000 })
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := w.Close(ctx); err != nil { // producers still running
+		t.Fatal(err)
+	}
+	accepted := l.halt()
+	s := w.Stats()
+	if s.Queued != 0 || s.Inserted+s.Spooled != uint64(accepted) {
+		t.Fatalf("after Close: stats %+v, accepted %d; want every accepted event inserted or spooled", s, accepted)
+	}
+
+	if err := srv.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	w2, err := storage.NewWriter(wcfg, st, quietLog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the next writer replaying the spool", 30*time.Second, func() bool { return w2.Stats().SpoolFiles == 0 })
+	if err := w2.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if s2 := w2.Stats(); s2.Replayed+s2.Deduplicated != s.Spooled {
+		t.Fatalf("next writer replayed %d and found %d stored, want the %d spooled", s2.Replayed, s2.Deduplicated, s.Spooled)
+	}
+	assertPersisted(t, cfg, site, accepted)
+}
