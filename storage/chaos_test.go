@@ -235,3 +235,48 @@ func TestChaosSlowClickHouse(t *testing.T) {
 	}
 	assertPersisted(t, cfg, site, accepted)
 }
+
+// TestChaosClickHouseRestartUnderLoad: ClickHouse is shut down (SIGTERM,
+// as an operator's restart would) while producers keep enqueueing; the
+// writer accepts into the spool throughout and replays it when the server
+// is back, while the load goes on.
+func TestChaosClickHouseRestartUnderLoad(t *testing.T) {
+	srv := chtest.NewServer(t)
+	cfg := chtest.ConfigFor(t, srv.Addr())
+	st := chtest.StoreFor(t, cfg)
+	wcfg := writerConfig(t)
+	wcfg.QueueSize = 50_000 // above 3 s (InsertTimeout) of load: the insert in flight at shutdown may hang that long
+	w, err := storage.NewWriter(wcfg, st, quietLog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	site := uuid.New()
+	l := startLoad(w, site, 4, 200)
+	waitFor(t, "events inserted while ClickHouse is up", 10*time.Second, func() bool { return w.Stats().Inserted > 1000 })
+	if err := srv.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "events spooled while ClickHouse is down", 10*time.Second, func() bool { return w.Stats().Spooled > 2000 })
+	if err := srv.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "spool replayed under load", 30*time.Second, func() bool {
+		s := w.Stats()
+		return s.SpoolFiles == 0 && !s.Down && s.Inserted > 0
+	})
+	insertedAfter := w.Stats().Inserted
+	waitFor(t, "direct inserts resumed", 10*time.Second, func() bool { return w.Stats().Inserted > insertedAfter+500 })
+	accepted := l.halt()
+	if err := w.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	s := w.Stats()
+	if busy := l.busy.Load(); busy != 0 {
+		t.Errorf("refused %d events; the spool had room for all", busy)
+	}
+	if s.Replayed+s.Deduplicated != s.Spooled || s.Inserted+s.Spooled != uint64(accepted) {
+		t.Fatalf("stats %+v, accepted %d: want every accepted event inserted or spooled, every spooled one replayed", s, accepted)
+	}
+	t.Logf("stats %+v", s)
+	assertPersisted(t, cfg, site, accepted)
+}
