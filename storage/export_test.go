@@ -39,9 +39,3 @@ func StoredEventRow(s *Store, e *Event) (stored, sent []any, err error) {
 	}
 	return stored, sent, r.Err()
 }
-
-// OptimizeEvents merges the events table's parts, collapsing re-sent events
-// (ReplacingMergeTree) as ClickHouse eventually does on its own.
-func OptimizeEvents(s *Store) error {
-	return s.conn.Exec(context.Background(), "OPTIMIZE TABLE events FINAL")
-}
