@@ -56,7 +56,16 @@ func newRigWith(t testing.TB, edit func(a, b *storage.Site)) *rig {
 // (site rules) once the sites exist.
 func newRigSetup(t testing.TB, edit func(a, b *storage.Site), setup func(st *storage.Store, a, b storage.Site)) *rig {
 	t.Helper()
-	cfg := chtest.Config(t)
+	wcfg := storage.DefaultWriterConfig()
+	wcfg.SpoolDir = filepath.Join(t.TempDir(), "spool")
+	wcfg.FlushInterval = 50 * time.Millisecond
+	return newRigOn(t, chtest.Config(t), wcfg, edit, setup)
+}
+
+// newRigOn builds the rig on the database cfg names (created, not yet
+// migrated) with a writer configured by wcfg.
+func newRigOn(t testing.TB, cfg storage.Config, wcfg storage.WriterConfig, edit func(a, b *storage.Site), setup func(st *storage.Store, a, b storage.Site)) *rig {
+	t.Helper()
 	st := chtest.StoreFor(t, cfg)
 	ctx := context.Background()
 	tenant, err := st.CreateTenant(ctx, "Acme")
@@ -77,9 +86,6 @@ func newRigSetup(t testing.TB, edit func(a, b *storage.Site), setup func(st *sto
 	if setup != nil {
 		setup(st, r.siteA, r.siteB)
 	}
-	wcfg := storage.DefaultWriterConfig()
-	wcfg.SpoolDir = filepath.Join(t.TempDir(), "spool")
-	wcfg.FlushInterval = 50 * time.Millisecond
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if r.writer, err = storage.NewWriter(wcfg, st, log); err != nil {
 		t.Fatal(err)
@@ -126,6 +132,13 @@ func (r *rig) post(path, origin, ua, contentType, body string) (int, map[string]
 // empty value removes one).
 func (r *rig) postWith(path, origin, ua, contentType, body string, headers map[string]string) (int, map[string]any) {
 	r.t.Helper()
+	status, _, out := r.send(path, origin, ua, contentType, body, headers)
+	return status, out
+}
+
+// send is postWith that also gives the response headers.
+func (r *rig) send(path, origin, ua, contentType, body string, headers map[string]string) (int, http.Header, map[string]any) {
+	r.t.Helper()
 	req := httptest.NewRequest("POST", path, strings.NewReader(body))
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
@@ -158,7 +171,7 @@ func (r *rig) postWith(path, origin, ua, contentType, body string, headers map[s
 	if origin != "" && resp.Header.Get("Access-Control-Allow-Origin") != origin {
 		r.t.Errorf("POST %s: Access-Control-Allow-Origin = %q, want %q", path, resp.Header.Get("Access-Control-Allow-Origin"), origin)
 	}
-	return resp.StatusCode, out
+	return resp.StatusCode, resp.Header, out
 }
 
 // pageLoad does what the snippet does: get a token, solve its puzzle.
