@@ -49,15 +49,6 @@ func quarantineJSON(q storage.Quarantine) quarantineOut {
 		Note: q.Note, CreatedBy: q.CreatedBy, CreatedAt: q.CreatedAt, Revoked: q.Revoked}
 }
 
-// describeQuarantine is how audit details and messages name a quarantine.
-func describeQuarantine(q storage.Quarantine) string {
-	s := fmt.Sprintf("%s %s from %s to %s", q.Kind, q.Value, q.From.Format(time.RFC3339), q.To.Format(time.RFC3339))
-	if q.Note != "" {
-		s += " (" + q.Note + ")"
-	}
-	return s
-}
-
 func quarantineKinds() string {
 	names := make([]string, len(storage.QuarantineKinds))
 	for i, k := range storage.QuarantineKinds {
@@ -113,13 +104,13 @@ func cmdQuarantineAdd(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	if err := st.Audit(ctx, storage.AuditEntry{TenantID: site.TenantID, Actor: q.CreatedBy, Action: "quarantine.add", Target: q.ID.String(),
-		Detail: "site " + siteID.String() + ": " + describeQuarantine(q)}); err != nil {
+		Detail: "site " + siteID.String() + ": " + q.Describe()}); err != nil {
 		return err
 	}
 	if *asJSON {
 		return printJSON(e.stdout, quarantineJSON(q))
 	}
-	fmt.Fprintf(e.stdout, "Quarantined on %s: %s\n  quarantine id: %s\n", site.Domain, describeQuarantine(q), q.ID)
+	fmt.Fprintf(e.stdout, "Quarantined on %s: %s\n  quarantine id: %s\n", site.Domain, q.Describe(), q.ID)
 	fmt.Fprintf(e.stdout, "Statistics now count those events as invalid. Undo with: verity quarantine revoke %s %s\n", siteID, q.ID)
 	return nil
 }
@@ -199,12 +190,12 @@ func cmdQuarantineRevoke(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	if err := st.Audit(ctx, storage.AuditEntry{TenantID: site.TenantID, Actor: actor(e), Action: "quarantine.revoke", Target: q.ID.String(),
-		Detail: "site " + siteID.String() + ": " + describeQuarantine(q)}); err != nil {
+		Detail: "site " + siteID.String() + ": " + q.Describe()}); err != nil {
 		return err
 	}
 	if *asJSON {
 		return printJSON(e.stdout, quarantineJSON(q))
 	}
-	fmt.Fprintf(e.stdout, "Revoked quarantine %s on %s: %s\nThose events count as they were scored again.\n", q.ID, site.Domain, describeQuarantine(q))
+	fmt.Fprintf(e.stdout, "Revoked quarantine %s on %s: %s\nThose events count as they were scored again.\n", q.ID, site.Domain, q.Describe())
 	return nil
 }

@@ -92,15 +92,6 @@ func ruleJSON(r storage.SiteRule) ruleOut {
 		Note: r.Note, CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt}
 }
 
-// describeRule is how audit details and messages name a rule.
-func describeRule(r storage.SiteRule) string {
-	s := r.Action + " " + r.Kind + " " + r.Value
-	if r.Note != "" {
-		s += " (" + r.Note + ")"
-	}
-	return s
-}
-
 func cmdSiteRuleAdd(ctx context.Context, e env, args []string) error {
 	fs := newFlags(e, "site rule add", "SITE_ID --action allow|deny --kind cidr|asn|country|ua|path --value VALUE [--note TEXT] [--json]\n\n"+
 		"Adds a rule that overrides the fraud score of the site's new events (see docs/abuse.md): deny makes them invalid,\n"+
@@ -134,13 +125,13 @@ func cmdSiteRuleAdd(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	if err := st.Audit(ctx, storage.AuditEntry{TenantID: site.TenantID, Actor: r.CreatedBy, Action: "rule.add", Target: r.ID.String(),
-		Detail: "site " + siteID.String() + ": " + describeRule(r)}); err != nil {
+		Detail: "site " + siteID.String() + ": " + r.Describe()}); err != nil {
 		return err
 	}
 	if *asJSON {
 		return printJSON(e.stdout, ruleJSON(r))
 	}
-	fmt.Fprintf(e.stdout, "Added rule %s to %s: %s\n", r.ID, site.Domain, describeRule(r))
+	fmt.Fprintf(e.stdout, "Added rule %s to %s: %s\n", r.ID, site.Domain, r.Describe())
 	fmt.Fprintln(e.stdout, "Collectors apply it to new events within their refresh interval; stored events are not changed (see `verity quarantine add`).")
 	return nil
 }
@@ -213,12 +204,12 @@ func cmdSiteRuleRemove(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	if err := st.Audit(ctx, storage.AuditEntry{TenantID: site.TenantID, Actor: actor(e), Action: "rule.remove", Target: r.ID.String(),
-		Detail: "site " + siteID.String() + ": " + describeRule(r)}); err != nil {
+		Detail: "site " + siteID.String() + ": " + r.Describe()}); err != nil {
 		return err
 	}
 	if *asJSON {
 		return printJSON(e.stdout, ruleJSON(r))
 	}
-	fmt.Fprintf(e.stdout, "Removed rule %s from %s: %s\n", r.ID, site.Domain, describeRule(r))
+	fmt.Fprintf(e.stdout, "Removed rule %s from %s: %s\n", r.ID, site.Domain, r.Describe())
 	return nil
 }
