@@ -415,3 +415,21 @@ func parseListEntry(s string, prefixes bool) (netip.Prefix, error) {
 	a = a.Unmap()
 	return netip.PrefixFrom(a, a.BitLen()), nil
 }
+
+// ClientPrefix is the network a client address is counted by: its /24
+// (IPv4, also when IPv4-mapped) or /48 (IPv6), the unit of the token's
+// IP-prefix binding, rate limits and sign-in throttling, so that one host
+// cannot dodge a limit by rotating addresses within its block. False for
+// an invalid address.
+func ClientPrefix(addr netip.Addr) (netip.Prefix, bool) {
+	addr = addr.Unmap()
+	if !addr.IsValid() {
+		return netip.Prefix{}, false
+	}
+	bits := 48
+	if addr.Is4() {
+		bits = 24
+	}
+	p, _ := addr.Prefix(bits) // cannot fail: a valid address, bits within its size
+	return p, true
+}

@@ -596,3 +596,19 @@ func BenchmarkClassify(b *testing.B) {
 		i++
 	}
 }
+
+func TestClientPrefix(t *testing.T) {
+	for in, want := range map[string]string{
+		"203.0.113.77":          "203.0.113.0/24",
+		"::ffff:198.51.100.200": "198.51.100.0/24",
+		"2001:db8:abcd:12::1":   "2001:db8:abcd::/48",
+	} {
+		p, ok := ClientPrefix(netip.MustParseAddr(in))
+		if !ok || p.String() != want {
+			t.Errorf("ClientPrefix(%s) = %s, %v; want %s", in, p, ok, want)
+		}
+	}
+	if _, ok := ClientPrefix(netip.Addr{}); ok {
+		t.Error("ClientPrefix of no address: ok")
+	}
+}

@@ -286,14 +286,10 @@ func (h *Handler) rateLimit(factor int) fiber.Handler {
 	})
 }
 
-// networkOf is the client's /24 (IPv4) or /48 (IPv6) prefix.
+// networkOf is the client's network (abuse.ClientPrefix) as a limiter key.
 func networkOf(ip netip.Addr) string {
-	bits := 48
-	if ip.Is4() {
-		bits = 24
-	}
-	p, err := ip.Prefix(bits)
-	if err != nil {
+	p, ok := abuse.ClientPrefix(ip)
+	if !ok {
 		return "invalid"
 	}
 	return p.String()

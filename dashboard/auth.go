@@ -16,6 +16,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
 
+	"github.com/verityhq/verity/abuse"
 	"github.com/verityhq/verity/dashboard/password"
 	"github.com/verityhq/verity/storage"
 )
@@ -207,21 +208,15 @@ func (h *Handler) requireUser(c *fiber.Ctx) error {
 	return c.Next()
 }
 
-// networkOf is the client's network for throttling: the /24 (IPv4) or /48
-// (IPv6) around ip, so one host cannot dodge a limit by rotating addresses
-// within its block. (The collector keys its limiter the same way; the two
-// packages may not import each other.)
+// networkOf is the client's network for throttling (abuse.ClientPrefix:
+// the /24 or /48 around ip, as the collector counts it).
 func networkOf(ip string) string {
 	addr, err := netip.ParseAddr(ip)
 	if err != nil {
 		return "invalid"
 	}
-	bits := 48
-	if addr.Unmap().Is4() {
-		addr, bits = addr.Unmap(), 24
-	}
-	p, err := addr.Prefix(bits)
-	if err != nil {
+	p, ok := abuse.ClientPrefix(addr)
+	if !ok {
 		return "invalid"
 	}
 	return p.String()
